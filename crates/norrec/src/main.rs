@@ -1,0 +1,48 @@
+//! `norrec`: the command-line front end. Each command group lives in `cmd/<group>.rs` as a clap
+//! `Subcommand` enum and a `run` function; this file only parses, dispatches and reports errors.
+
+mod cmd;
+mod ui;
+
+use clap::{Parser, Subcommand};
+
+/// SPI-NOR recovery of embedded Linux boards, from the build host to the board and back.
+#[derive(Debug, Parser)]
+#[command(name = "norrec", version, propagate_version = true)]
+#[command(after_help = "Examples:\n  norrec demo\n  norrec flash create --chip is25wp128 --place fitImage@0 -o flash.bin\n  norrec flash inspect flash.bin --json")]
+struct Cli {
+    /// Print machine-readable JSON instead of text (where a command reports something).
+    #[arg(long, global = true)]
+    json: bool,
+    /// More detail on stderr (repeat for more).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+    /// Only errors on stderr; no progress bars.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    quiet: bool,
+    #[command(subcommand)]
+    command: Commands,
+}
+
+#[derive(Debug, Subcommand)]
+enum Commands {
+    /// Run the whole chain that exists on the built-in example, in a temporary folder.
+    #[command(after_help = "Example:\n  norrec demo\n  norrec demo --keep ./demo-out")]
+    Demo(cmd::demo::Args),
+    /// SPI NOR flash images: create, write, read, inspect; the chip table.
+    #[command(subcommand)]
+    Flash(cmd::flash::FlashCmd),
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let ui = ui::Ui::new(cli.json, cli.verbose, cli.quiet);
+    let result = match cli.command {
+        Commands::Demo(args) => cmd::demo::run(args, &ui),
+        Commands::Flash(c) => cmd::flash::run(c, &ui),
+    };
+    if let Err(err) = result {
+        ui.error(&err);
+        std::process::exit(1);
+    }
+}
