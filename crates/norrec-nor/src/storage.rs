@@ -1,1 +1,264 @@
-//! (being written)
+//! Where a flash's bytes live: the backends a [`crate::device::SpiNor`] is built on.
+//!
+//! A [`Storage`] is a flat array of `len()` bytes with NOR operations: [`Storage::program`] only
+//! clears bits (each byte becomes `old & new`), [`Storage::erase`] sets bytes to 0xFF. The NOR
+//! semantics live here, so every writer (the device model, image tools) gets them the same way;
+//! [`Storage::write`] is the raw overwrite an external programmer does (erase + program).
+//!
+//! - [`MemStorage`]: a `Vec<u8>`.
+//! - [`FileStorage`]: the seed's `flash.bin`. Like QEMU's m25p80 with `-drive if=mtd`, it keeps the
+//!   whole contents in memory and writes the changed range back to the file on [`Storage::flush`],
+//!   which the device calls when a program or erase command completes (on deselect). A host tool
+//!   reading the file then sees the change.
+//!
+//! All methods except `flush` panic on a range outside `0..len()`; the device model never asks
+//! for one.
+//!
+//! ```
+//! use norrec_nor::storage::{MemStorage, Storage};
+//! let mut s = MemStorage::erased(8192);
+//! s.program(0, &[0x0f, 0xf0]);
+//! s.program(0, &[0x3c, 0x3c]); // programming only clears bits
+//! assert_eq!(&s.as_slice()[..3], &[0x0c, 0x30, 0xff]);
+//! s.erase(0, 4096);
+//! assert_eq!(s.as_slice()[0], 0xff);
+//! ```
+
+use crate::{Error, Result};
+use std::fs::{File, OpenOptions};
+use std::io::{Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+/// A flash's backing bytes with NOR operations.
+pub trait Storage {
+    /// Size in bytes.
+    fn len(&self) -> u64;
+    /// Whether the storage holds no bytes.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// All bytes, for bulk reads.
+    fn as_slice(&self) -> &[u8];
+    /// Copies `buf.len()` bytes from `offset`.
+    fn read(&self, offset: u64, buf: &mut [u8]) {
+        let start = offset as usize;
+        buf.copy_from_slice(&self.as_slice()[start..start + buf.len()]);
+    }
+    /// Programs `data` at `offset`: each byte becomes `old & new` (NOR: only 1 → 0).
+    fn program(&mut self, offset: u64, data: &[u8]);
+    /// Erases `len` bytes at `offset` to 0xFF.
+    fn erase(&mut self, offset: u64, len: u64);
+    /// Overwrites bytes as an external programmer would (erase and program in one).
+    fn write(&mut self, offset: u64, data: &[u8]);
+    /// Makes completed changes durable (a no-op in memory; writes the dirty range of a file).
+    fn flush(&mut self) -> Result<()>;
+}
+
+impl<S: Storage + ?Sized> Storage for &mut S {
+    fn len(&self) -> u64 {
+        (**self).len()
+    }
+    fn as_slice(&self) -> &[u8] {
+        (**self).as_slice()
+    }
+    fn read(&self, offset: u64, buf: &mut [u8]) {
+        (**self).read(offset, buf)
+    }
+    fn program(&mut self, offset: u64, data: &[u8]) {
+        (**self).program(offset, data)
+    }
+    fn erase(&mut self, offset: u64, len: u64) {
+        (**self).erase(offset, len)
+    }
+    fn write(&mut self, offset: u64, data: &[u8]) {
+        (**self).write(offset, data)
+    }
+    fn flush(&mut self) -> Result<()> {
+        (**self).flush()
+    }
+}
+
+/// Flash contents in memory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemStorage {
+    data: Vec<u8>,
+}
+
+impl MemStorage {
+    /// `size` bytes of 0xFF, an erased flash.
+    pub fn erased(size: u64) -> Self {
+        Self {
+            data: vec![0xff; size as usize],
+        }
+    }
+    /// Takes `v` as the flash contents.
+    pub fn from_vec(v: Vec<u8>) -> Self {
+        Self { data: v }
+    }
+    /// The contents.
+    pub fn into_inner(self) -> Vec<u8> {
+        self.data
+    }
+    /// The contents, mutable (for building images; bypasses NOR semantics).
+    pub fn as_mut_slice(&mut self) -> &mut [u8] {
+        &mut self.data
+    }
+}
+
+fn range(offset: u64, len: usize) -> std::ops::Range<usize> {
+    offset as usize..offset as usize + len
+}
+
+impl Storage for MemStorage {
+    fn len(&self) -> u64 {
+        self.data.len() as u64
+    }
+    fn as_slice(&self) -> &[u8] {
+        &self.data
+    }
+    fn program(&mut self, offset: u64, data: &[u8]) {
+        for (d, s) in self.data[range(offset, data.len())].iter_mut().zip(data) {
+            *d &= *s;
+        }
+    }
+    fn erase(&mut self, offset: u64, len: u64) {
+        self.data[range(offset, len as usize)].fill(0xff);
+    }
+    fn write(&mut self, offset: u64, data: &[u8]) {
+        self.data[range(offset, data.len())].copy_from_slice(data);
+    }
+    fn flush(&mut self) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// Flash contents backed by a file whose size is the flash size (the seed's `flash.bin`).
+///
+/// The contents are held in memory; changes are written back to the file, as one range from the
+/// first to the last changed byte, on [`Storage::flush`].
+#[derive(Debug)]
+pub struct FileStorage {
+    path: PathBuf,
+    file: File,
+    mem: MemStorage,
+    /// Changed byte range not yet in the file.
+    dirty: Option<(u64, u64)>,
+}
+
+impl FileStorage {
+    /// Opens an existing file read-write; its size is the flash size.
+    pub fn open(path: &Path) -> Result<Self> {
+        let io = |what: &str| {
+            let what = format!("{what} {}", path.display());
+            move |source| Error::Io { what, source }
+        };
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(path)
+            .map_err(io("opening"))?;
+        let data = std::fs::read(path).map_err(io("reading"))?;
+        Ok(Self {
+            path: path.to_owned(),
+            file,
+            mem: MemStorage::from_vec(data),
+            dirty: None,
+        })
+    }
+
+    /// Creates (or truncates) `path` as an erased flash of `size` bytes and opens it.
+    pub fn create_erased(path: &Path, size: u64) -> Result<Self> {
+        std::fs::write(path, vec![0xff; size as usize]).map_err(|source| Error::Io {
+            what: format!("creating {}", path.display()),
+            source,
+        })?;
+        Self::open(path)
+    }
+
+    /// The backing file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Whether changes are waiting for [`Storage::flush`].
+    pub fn is_dirty(&self) -> bool {
+        self.dirty.is_some()
+    }
+
+    fn touch(&mut self, offset: u64, len: u64) {
+        if len == 0 {
+            return;
+        }
+        let end = offset + len;
+        self.dirty = Some(match self.dirty {
+            Some((a, b)) => (a.min(offset), b.max(end)),
+            None => (offset, end),
+        });
+    }
+}
+
+impl Storage for FileStorage {
+    fn len(&self) -> u64 {
+        self.mem.len()
+    }
+    fn as_slice(&self) -> &[u8] {
+        self.mem.as_slice()
+    }
+    fn program(&mut self, offset: u64, data: &[u8]) {
+        self.mem.program(offset, data);
+        self.touch(offset, data.len() as u64);
+    }
+    fn erase(&mut self, offset: u64, len: u64) {
+        self.mem.erase(offset, len);
+        self.touch(offset, len);
+    }
+    fn write(&mut self, offset: u64, data: &[u8]) {
+        self.mem.write(offset, data);
+        self.touch(offset, data.len() as u64);
+    }
+    fn flush(&mut self) -> Result<()> {
+        let Some((start, end)) = self.dirty else {
+            return Ok(());
+        };
+        let bytes = &self.mem.as_slice()[start as usize..end as usize];
+        self.file
+            .seek(SeekFrom::Start(start))
+            .and_then(|_| self.file.write_all(bytes))
+            .map_err(|source| Error::Io {
+                what: format!(
+                    "writing {:#x}..{:#x} of {}",
+                    start,
+                    end,
+                    self.path.display()
+                ),
+                source,
+            })?;
+        self.dirty = None;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_sees_changes_only_after_flush() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("flash.bin");
+        let mut s = FileStorage::create_erased(&path, 8192).unwrap();
+        s.program(4096, &[0x12, 0x34]);
+        assert!(s.is_dirty());
+        assert_eq!(std::fs::read(&path).unwrap()[4096], 0xff);
+        s.flush().unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        assert_eq!(&bytes[4095..4099], &[0xff, 0x12, 0x34, 0xff]);
+        assert_eq!(bytes.len(), 8192);
+    }
+
+    #[test]
+    fn io_errors_name_the_path() {
+        let err = FileStorage::open(Path::new("/nonexistent/flash.bin")).unwrap_err();
+        assert!(err.to_string().contains("/nonexistent/flash.bin"), "{err}");
+    }
+}
