@@ -2,6 +2,8 @@
 //! `Subcommand` enum and a `run` function; this file only parses, dispatches and reports errors.
 
 mod cmd;
+mod num;
+mod output;
 mod ui;
 
 use clap::{Parser, Subcommand};
@@ -9,7 +11,9 @@ use clap::{Parser, Subcommand};
 /// SPI-NOR recovery of embedded Linux boards, from the build host to the board and back.
 #[derive(Debug, Parser)]
 #[command(name = "norrec", version, propagate_version = true)]
-#[command(after_help = "Examples:\n  norrec demo\n  norrec flash create --chip is25wp128 --place fitImage@0 -o flash.bin\n  norrec flash inspect flash.bin --json")]
+#[command(
+    after_help = "Examples:\n  norrec demo\n  norrec flash create --chip is25wp128 --place fitImage@0 -o flash.bin\n  norrec flash inspect flash.bin --json"
+)]
 struct Cli {
     /// Print machine-readable JSON instead of text (where a command reports something).
     #[arg(long, global = true)]
