@@ -34,9 +34,7 @@ pub fn tool(name: &str) -> Option<PathBuf> {
         return Some(found);
     }
     if tools_required() {
-        panic!(
-            "reference tool '{name}' not found and NORREC_REQUIRE_TOOLS=1: run scripts/setup"
-        );
+        panic!("reference tool '{name}' not found and NORREC_REQUIRE_TOOLS=1: run scripts/setup");
     }
     eprintln!("skipping: reference tool '{name}' not found (run scripts/setup)");
     None
