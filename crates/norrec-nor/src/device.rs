@@ -119,7 +119,6 @@ enum Pending {
 }
 
 /// A SPI NOR chip over a [`Storage`] backend.
-#[derive(Debug)]
 pub struct SpiNor<S: Storage> {
     chip: &'static Chip,
     storage: S,
@@ -139,6 +138,21 @@ pub struct SpiNor<S: Storage> {
     page_buf: Vec<u8>,
     busy_polls: u32,
     busy_left: u32,
+}
+
+/// The chip's name and registers, not its tables and buffers.
+impl<S: Storage + std::fmt::Debug> std::fmt::Debug for SpiNor<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SpiNor")
+            .field("chip", &self.chip.name)
+            .field("storage", &self.storage)
+            .field("selected", &self.selected)
+            .field("state", &self.state)
+            .field("sr", &self.sr)
+            .field("wel", &self.wel)
+            .field("four_byte", &self.four_byte_mode())
+            .finish_non_exhaustive()
+    }
 }
 
 impl<S: Storage> SpiNor<S> {
@@ -447,14 +461,15 @@ impl<S: Storage> SpiNor<S> {
             }
             State::Out { reg, pos } => {
                 buf[0] = match reg {
-                    Reg::Id => {
-                        let id = self
+                    Reg::Id => match pos {
+                        0..3 => self.chip.jedec[pos],
+                        _ => self
                             .chip
-                            .jedec
-                            .iter()
-                            .chain(self.chip.ext_id.unwrap_or(&[]));
-                        id.copied().nth(pos).unwrap_or(0)
-                    }
+                            .ext_id
+                            .and_then(|e| e.get(pos - 3))
+                            .copied()
+                            .unwrap_or(0),
+                    },
                     Reg::Status => self.status(),
                     Reg::Config => self.cr,
                     Reg::FlagStatus => {

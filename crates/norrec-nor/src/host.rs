@@ -64,6 +64,15 @@ impl<B: SpiBus + ?Sized> SpiBus for &mut B {
     }
 }
 
+/// What [`SpiFlash::update`] did: "N bytes written, M bytes skipped" in U-Boot's words.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Update {
+    /// Bytes in sectors that were erased and written.
+    pub written: u64,
+    /// Bytes in sectors that already held the data.
+    pub skipped: u64,
+}
+
 /// Status polls before a program or erase counts as hung.
 const POLL_LIMIT: u32 = 1_000_000;
 
@@ -362,6 +371,35 @@ impl<B: SpiBus> SpiFlash<B> {
             at += u64::from(size);
         }
         Ok(())
+    }
+
+    /// Writes `data` at `offset` sector by sector, like `sf update`: a sector whose bytes already
+    /// match is skipped, any other is erased and written. Unlike U-Boot, the bytes of a partly
+    /// covered sector outside `offset..offset + data.len()` are read first and kept.
+    pub fn update(&mut self, offset: u64, data: &[u8]) -> Result<Update> {
+        self.check(offset, data.len() as u64)?;
+        let sector = u64::from(self.erase_size());
+        let mut stats = Update::default();
+        let mut buf = vec![0u8; sector as usize];
+        let mut at = offset;
+        let end = offset + data.len() as u64;
+        while at < end {
+            let base = at - at % sector;
+            let n = (base + sector).min(end) - at;
+            let new = &data[(at - offset) as usize..(at - offset + n) as usize];
+            let col = (at - base) as usize;
+            self.read(base, &mut buf)?;
+            if &buf[col..col + new.len()] == new {
+                stats.skipped += n;
+            } else {
+                buf[col..col + new.len()].copy_from_slice(new);
+                self.erase(base, sector)?;
+                self.write(base, &buf)?;
+                stats.written += n;
+            }
+            at += n;
+        }
+        Ok(stats)
     }
 
     /// Erases the whole chip (0xC7).

@@ -185,18 +185,18 @@ impl<'a> Header<'a> {
         usize::from(self.bytes[6]) + 1
     }
 
-    /// Parameter header `i`: (id, pointer, length in bytes).
-    pub fn param(&self, i: usize) -> (u16, u32, usize) {
-        let p = &self.bytes[8 + 8 * i..16 + 8 * i];
+    /// Parameter header `i` (0-based, below [`Header::headers`]): (id, pointer, length in bytes).
+    pub fn param(&self, i: usize) -> Option<(u16, u32, usize)> {
+        let p = self.bytes.get(8 + 8 * i..16 + 8 * i)?;
         let id = u16::from(p[7]) << 8 | u16::from(p[0]);
         let ptr = u32::from_le_bytes([p[4], p[5], p[6], 0]);
-        (id, ptr, usize::from(p[3]) * 4)
+        (i < self.headers()).then_some((id, ptr, usize::from(p[3]) * 4))
     }
 
     /// The table with parameter id `id` (0xFF00 BFPT, 0xFF84 4BAIT): (pointer, length in bytes).
     pub fn find(&self, id: u16) -> Option<(u32, usize)> {
         (0..self.headers())
-            .map(|i| self.param(i))
+            .filter_map(|i| self.param(i))
             .find(|p| p.0 == id)
             .map(|p| (p.1, p.2))
     }
@@ -225,7 +225,7 @@ impl<'a> Bfpt<'a> {
 
     /// Dword `n`, numbered from 1 as JESD216 does, if present.
     pub fn dword(&self, n: usize) -> Option<u32> {
-        let at = (n - 1) * 4;
+        let at = n.checked_sub(1)? * 4;
         (at + 4 <= self.bytes.len()).then(|| le32(self.bytes, at))
     }
 
@@ -321,6 +321,36 @@ mod tests {
         assert_eq!(&s[0x4c..0x50], &[12, 0x20, 15, 0x52]);
         // 0x50: dword 9: 64K/0xD8, type 4 unused
         assert_eq!(&s[0x50..0x54], &[16, 0xd8, 0, 0]);
+    }
+
+    #[test]
+    fn arbitrary_bytes_never_panic() {
+        let mut x = 0x9e37_79b9u32;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            x
+        };
+        for _ in 0..2000 {
+            let len = (next() % 80) as usize;
+            let mut b: Vec<u8> = (0..len).map(|_| next() as u8).collect();
+            if len >= 4 && next() % 2 == 0 {
+                b[..4].copy_from_slice(SIGNATURE);
+            }
+            if let Ok(h) = Header::parse(&b) {
+                let _ = (h.revision(), h.find(0xff00), h.param(300));
+            }
+            if let Ok(t) = Bfpt::parse(&b) {
+                let _ = (
+                    t.density_bytes(),
+                    t.erase_types(),
+                    t.page_size(),
+                    t.dword(0),
+                );
+                let _ = (t.address_bytes(), t.erase_4k_opcode(), t.enter_4b_bits());
+            }
+        }
     }
 
     #[test]

@@ -78,10 +78,43 @@ impl<S: Storage + ?Sized> Storage for &mut S {
     }
 }
 
+impl<S: Storage + ?Sized> Storage for Box<S> {
+    fn len(&self) -> u64 {
+        (**self).len()
+    }
+    fn as_slice(&self) -> &[u8] {
+        (**self).as_slice()
+    }
+    fn read(&self, offset: u64, buf: &mut [u8]) {
+        (**self).read(offset, buf)
+    }
+    fn program(&mut self, offset: u64, data: &[u8]) {
+        (**self).program(offset, data)
+    }
+    fn erase(&mut self, offset: u64, len: u64) {
+        (**self).erase(offset, len)
+    }
+    fn write(&mut self, offset: u64, data: &[u8]) {
+        (**self).write(offset, data)
+    }
+    fn flush(&mut self) -> Result<()> {
+        (**self).flush()
+    }
+}
+
 /// Flash contents in memory.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct MemStorage {
     data: Vec<u8>,
+}
+
+/// Shows the size, not the megabytes.
+impl std::fmt::Debug for MemStorage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemStorage")
+            .field("len", &self.data.len())
+            .finish_non_exhaustive()
+    }
 }
 
 impl MemStorage {

@@ -124,3 +124,34 @@ fn host_polls_until_the_part_is_ready() {
     f.read(0, &mut b).unwrap();
     assert_eq!(&b, b"slow");
 }
+
+#[test]
+fn update_skips_equal_sectors_and_keeps_neighbouring_bytes() {
+    let mut f = logged("is25wp128");
+    f.write(0x0ff0, b"keep").unwrap();
+    f.write(0x1000, &[0x11; 0x1000]).unwrap();
+    opcodes(&mut f);
+    // 0x0ff8..0x2010: sector 0 partly (differs), sector 1 whole (equal), sector 2 partly.
+    let mut data = vec![0x22u8; 8];
+    data.extend_from_slice(&[0x11; 0x1000]);
+    data.extend_from_slice(&[0x33; 0x10]);
+    let u = f.update(0x0ff8, &data).unwrap();
+    assert_eq!(
+        u,
+        norrec_nor::host::Update {
+            written: 0x18,
+            skipped: 0x1000
+        }
+    );
+    let erases: Vec<(u8, u32)> = opcodes(&mut f)
+        .into_iter()
+        .filter(|o| o.0 == 0x20)
+        .collect();
+    assert_eq!(erases, [(0x20, 0), (0x20, 0x2000)]);
+    let mut back = vec![0u8; 0x1030];
+    f.read(0x0ff0, &mut back).unwrap();
+    assert_eq!(&back[..4], b"keep");
+    assert_eq!(&back[4..8], &[0xff; 4]);
+    assert_eq!(&back[8..0x1020], &data[..]);
+    assert!(back[0x1020..].iter().all(|&b| b == 0xff));
+}

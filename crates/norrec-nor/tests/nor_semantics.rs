@@ -192,3 +192,32 @@ fn software_reset_needs_reset_enable_first() {
     assert!(!n.four_byte_mode());
     assert_eq!(rdsr(&mut n), 0, "reset clears WEL");
 }
+
+#[test]
+fn random_traffic_never_wedges_the_part() {
+    // Arbitrary bytes, split arbitrarily, with chip select toggled at random: the model must not
+    // panic, and after a deselect it must answer a fresh command correctly.
+    let mut n = nor("w25q64jv");
+    let mut x = 0x2545_f491u32;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        x
+    };
+    for _ in 0..3000 {
+        n.select();
+        for _ in 0..(next() % 4) {
+            let mut b: Vec<u8> = (0..next() % 40).map(|_| next() as u8).collect();
+            n.transfer(&mut b);
+        }
+        n.deselect().unwrap();
+        if next() % 50 == 0 {
+            assert_eq!(&cmd(&mut n, &[0x9f, 0, 0, 0])[1..], &[0xef, 0x70, 0x17]);
+        }
+    }
+    cmd(&mut n, &[0x66]);
+    cmd(&mut n, &[0x99]);
+    assert_eq!(&cmd(&mut n, &[0x9f, 0, 0, 0])[1..], &[0xef, 0x70, 0x17]);
+    assert_eq!(cmd(&mut n, &[0x5a, 0, 0, 0, 0, 0, 0, 0, 0])[5..], *b"SFDP");
+}
