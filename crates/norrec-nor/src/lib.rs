@@ -16,6 +16,26 @@
 //!
 //! Everything here is written by hand: the device model has no crate to build on (QEMU's m25p80 is
 //! C), and the image inspection needs only the two header layouts it recognises.
+//!
+//! The model speaks single-line SPI only (what the A10 SPI controller and U-Boot's `sf` use):
+//! no dual/quad reads, OTP, deep power-down or suspend, and block-protect bits are stored but
+//! protect nothing. Its tests (`tests/`) drive it only through `select`/`transfer`/`deselect`
+//! and the host driver, as U-Boot's `sf probe/read/write/erase` would.
+//!
+//! ```
+//! use norrec_nor::{chips, device::SpiNor, host::SpiFlash, storage::MemStorage};
+//! let chip = chips::find("is25wp128").unwrap();
+//! let mut flash = SpiFlash::probe(SpiNor::new(chip, MemStorage::erased(chip.size))?)?;
+//! assert_eq!(
+//!     flash.detected(),
+//!     "SF: Detected is25wp128 with page size 256 Bytes, erase size 4 KiB, total 16 MiB"
+//! );
+//! flash.erase(0, 0x1000)?;
+//! flash.write(0, b"norrec")?;
+//! let bytes = flash.into_bus().into_storage().into_inner();
+//! assert_eq!(&bytes[..6], b"norrec");
+//! # Ok::<(), norrec_nor::Error>(())
+//! ```
 
 pub mod chips;
 pub mod device;
