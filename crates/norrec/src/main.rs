@@ -36,6 +36,12 @@ enum Commands {
     /// SPI NOR flash images: create, write, read, inspect; the chip table.
     #[command(subcommand)]
     Flash(cmd::flash::FlashCmd),
+    /// Device trees: compile .dts to .dtb (like dtc) and print a .dtb as source.
+    #[command(subcommand)]
+    Dtb(cmd::dtb::DtbCmd),
+    /// FIT images: build (like mkimage -f), list (mkimage -l), verify, extract, size.
+    #[command(subcommand)]
+    Fit(cmd::fit::FitCmd),
 }
 
 fn main() {
@@ -44,6 +50,8 @@ fn main() {
     let result = match cli.command {
         Commands::Demo(args) => cmd::demo::run(args, &ui),
         Commands::Flash(c) => cmd::flash::run(c, &ui),
+        Commands::Dtb(c) => cmd::dtb::run(c, &ui),
+        Commands::Fit(c) => cmd::fit::run(c, &ui),
     };
     if let Err(err) = result {
         ui.error(&err);

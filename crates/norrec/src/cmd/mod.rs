@@ -1,6 +1,8 @@
 //! One module per command group.
 
 pub mod demo;
+pub mod dtb;
+pub mod fit;
 pub mod flash;
 
 use norrec_nor::image::FdtInfo;
