@@ -72,6 +72,7 @@ struct Ref {
 
 #[derive(Debug, Default)]
 struct PProp {
+    deleted: bool,
     name: String,
     value: Vec<u8>,
     refs: Vec<Ref>,
@@ -208,10 +209,18 @@ impl<'l> Parser<'l> {
         }
     }
 
+    /// Marks a node deleted where it is, as dtc does: a node of the same name defined later
+    /// takes its place (empty), and its labels are gone.
     fn delete(&mut self, n: usize) {
         self.nodes[n].deleted = true;
-        if let Some(p) = self.nodes[n].parent {
-            self.nodes[p].children.retain(|&c| c != n);
+        let dead: Vec<String> = self
+            .labels
+            .iter()
+            .filter(|&(_, &m)| !self.live(m))
+            .map(|(l, _)| l.clone())
+            .collect();
+        for l in dead {
+            self.labels.remove(&l);
         }
     }
 
@@ -223,18 +232,21 @@ impl<'l> Parser<'l> {
             .find(|&c| self.nodes[c].name == name)
     }
 
+    fn live_child_named(&self, parent: usize, name: &str) -> Option<usize> {
+        self.child_named(parent, name)
+            .filter(|&c| !self.nodes[c].deleted)
+    }
+
     fn find_path(&self, path: &str) -> Option<usize> {
         let mut n = 0;
         for part in path.split('/').filter(|p| !p.is_empty()) {
-            n = self.child_named(n, part).or_else(|| {
+            n = self.live_child_named(n, part).or_else(|| {
                 if part.contains('@') {
                     return None;
                 }
-                let mut it = self.nodes[n]
-                    .children
-                    .iter()
-                    .copied()
-                    .filter(|&c| self.nodes[c].name.split('@').next() == Some(part));
+                let mut it = self.nodes[n].children.iter().copied().filter(|&c| {
+                    !self.nodes[c].deleted && self.nodes[c].name.split('@').next() == Some(part)
+                });
                 let first = it.next()?;
                 it.next().is_none().then_some(first)
             })?;
@@ -272,6 +284,7 @@ impl<'l> Parser<'l> {
     /// `{ … };` into node `n`, merging into what is already there.
     fn body(&mut self, n: usize) -> Result<()> {
         self.c.expect("{")?;
+        let mut seen_child = false;
         loop {
             self.c.ws()?;
             if self.c.eat("}") {
@@ -284,7 +297,7 @@ impl<'l> Parser<'l> {
             if self.c.eat("/delete-node/") {
                 self.c.ws()?;
                 let name = self.c.name();
-                if let Some(ch) = self.child_named(n, &name) {
+                if let Some(ch) = self.live_child_named(n, &name) {
                     self.delete(ch);
                 }
                 self.c.expect(";")?;
@@ -293,7 +306,9 @@ impl<'l> Parser<'l> {
             if self.c.eat("/delete-property/") {
                 self.c.ws()?;
                 let name = self.c.name();
-                self.nodes[n].props.retain(|p| p.name != name);
+                for p in self.nodes[n].props.iter_mut().filter(|p| p.name == name) {
+                    p.deleted = true;
+                }
                 self.c.expect(";")?;
                 continue;
             }
@@ -312,6 +327,14 @@ impl<'l> Parser<'l> {
             self.c.ws()?;
             if self.c.starts_with("{") {
                 let ch = match self.child_named(n, &name) {
+                    Some(ch) if self.nodes[ch].deleted => {
+                        let node = &mut self.nodes[ch];
+                        node.deleted = false;
+                        node.props.clear();
+                        node.children.clear();
+                        node.phandle = 0;
+                        ch
+                    }
                     Some(ch) => ch,
                     None => {
                         self.nodes.push(PNode {
@@ -328,7 +351,13 @@ impl<'l> Parser<'l> {
                     self.add_label(l, ch)?;
                 }
                 self.body(ch)?;
+                seen_child = true;
                 continue;
+            }
+            if seen_child {
+                return Err(self.c.err(format!(
+                    "property '{name}': properties must precede subnodes"
+                )));
             }
             let prop = if self.c.eat("=") {
                 let p = self.value_list(name)?;
@@ -512,7 +541,9 @@ impl<'l> Parser<'l> {
         while let Some(n) = stack.pop() {
             out.push(n);
             for &c in self.nodes[n].children.iter().rev() {
-                stack.push(c);
+                if !self.nodes[c].deleted {
+                    stack.push(c);
+                }
             }
         }
         out
@@ -525,7 +556,9 @@ impl<'l> Parser<'l> {
                 let v = self.nodes[n]
                     .props
                     .iter()
-                    .find(|p| p.name == name && p.refs.is_empty() && p.value.len() == 4)
+                    .find(|p| {
+                        !p.deleted && p.name == name && p.refs.is_empty() && p.value.len() == 4
+                    })
                     .map(|p| u32::from_be_bytes([p.value[0], p.value[1], p.value[2], p.value[3]]));
                 if let Some(v) = v {
                     if v != 0 && v != u32::MAX {
@@ -537,6 +570,9 @@ impl<'l> Parser<'l> {
         let mut next = 1u32;
         for &n in &order {
             for pi in 0..self.nodes[n].props.len() {
+                if self.nodes[n].props[pi].deleted {
+                    continue;
+                }
                 for ri in 0..self.nodes[n].props[pi].refs.len() {
                     let r = self.nodes[n].props[pi].refs[ri].clone();
                     if r.kind != RefKind::Phandle {
@@ -555,8 +591,13 @@ impl<'l> Parser<'l> {
                             next += 1;
                         }
                         self.nodes[t].phandle = next;
-                        if !self.nodes[t].props.iter().any(|p| p.name == "phandle") {
+                        if !self.nodes[t]
+                            .props
+                            .iter()
+                            .any(|p| !p.deleted && p.name == "phandle")
+                        {
                             self.nodes[t].props.push(PProp {
+                                deleted: false,
                                 name: "phandle".into(),
                                 value: next.to_be_bytes().to_vec(),
                                 refs: Vec::new(),
@@ -574,6 +615,9 @@ impl<'l> Parser<'l> {
     fn fix_paths(&mut self) -> Result<()> {
         for n in self.order() {
             for pi in 0..self.nodes[n].props.len() {
+                if self.nodes[n].props[pi].deleted {
+                    continue;
+                }
                 let refs = self.nodes[n].props[pi].refs.clone();
                 let mut shift = 0usize;
                 for r in refs {
@@ -603,12 +647,18 @@ impl<'l> Parser<'l> {
     fn emit(&mut self, n: usize) -> Node {
         let props = std::mem::take(&mut self.nodes[n].props)
             .into_iter()
+            .filter(|p| !p.deleted)
             .map(|p| Property {
                 name: p.name,
                 value: p.value,
             })
             .collect();
-        let children: Vec<usize> = self.nodes[n].children.clone();
+        let children: Vec<usize> = self.nodes[n]
+            .children
+            .iter()
+            .copied()
+            .filter(|&c| !self.nodes[c].deleted)
+            .collect();
         Node {
             name: self.nodes[n].name.clone(),
             props,
