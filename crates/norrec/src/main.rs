@@ -36,6 +36,18 @@ enum Commands {
     /// SPI NOR flash images: create, write, read, inspect; the chip table.
     #[command(subcommand)]
     Flash(cmd::flash::FlashCmd),
+    /// U-Boot script images (boot.scr): build like mkimage -T script, show and check.
+    #[command(subcommand)]
+    Script(cmd::script::ScriptCmd),
+    /// U-Boot environments: build (mkenvimage), print/set (fw_printenv/fw_setenv), extract the default.
+    #[command(subcommand)]
+    Env(cmd::env::EnvCmd),
+    /// sunxi SPL (eGON.BT0): check header and checksum before it is written at 8 KiB.
+    #[command(subcommand)]
+    Spl(cmd::spl::SplCmd),
+    /// U-Boot boot sequences: the NOR FIT loader done right.
+    #[command(subcommand)]
+    Bootcmd(cmd::bootcmd::BootcmdCmd),
     /// Device trees: compile .dts to .dtb (like dtc) and print a .dtb as source.
     #[command(subcommand)]
     Dtb(cmd::dtb::DtbCmd),
@@ -50,6 +62,10 @@ fn main() {
     let result = match cli.command {
         Commands::Demo(args) => cmd::demo::run(args, &ui),
         Commands::Flash(c) => cmd::flash::run(c, &ui),
+        Commands::Script(c) => cmd::script::run(c, &ui),
+        Commands::Env(c) => cmd::env::run(c, &ui),
+        Commands::Spl(c) => cmd::spl::run(c, &ui),
+        Commands::Bootcmd(c) => cmd::bootcmd::run(c, &ui),
         Commands::Dtb(c) => cmd::dtb::run(c, &ui),
         Commands::Fit(c) => cmd::fit::run(c, &ui),
     };

@@ -1,9 +1,13 @@
 //! One module per command group.
 
+pub mod bootcmd;
 pub mod demo;
 pub mod dtb;
+pub mod env;
 pub mod fit;
 pub mod flash;
+pub mod script;
+pub mod spl;
 
 use norrec_nor::image::FdtInfo;
 
