@@ -1,0 +1,160 @@
+//! The [`BlockDevice`] trait: positioned reads and writes over a device of fixed length, plus
+//! flush, discard and zero-range. Image files, partition windows and real block devices all
+//! implement it, so partitioning and (later) file systems are written once.
+
+use crate::error::{DiskError, Result};
+
+/// Bytes written per call when a device has no faster way to zero a range.
+const ZERO_CHUNK: usize = 1 << 20;
+
+/// A device of fixed length addressed by byte offset.
+///
+/// Every access is checked against [`BlockDevice::len`]: a read or write that does not lie wholly
+/// inside the device fails with [`DiskError::OutOfBounds`] and touches nothing.
+pub trait BlockDevice {
+    /// The device's length in bytes.
+    fn len(&self) -> u64;
+
+    /// Whether the device holds no bytes at all.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The logical sector size (512 unless the device says otherwise).
+    fn sector_size(&self) -> u32 {
+        512
+    }
+
+    /// Fills `buf` from `offset`; the whole range must lie inside the device.
+    fn read_at(&mut self, offset: u64, buf: &mut [u8]) -> Result<()>;
+
+    /// Writes all of `buf` at `offset`; the whole range must lie inside the device.
+    fn write_at(&mut self, offset: u64, buf: &[u8]) -> Result<()>;
+
+    /// Makes written data durable (fsync for files and devices).
+    fn flush(&mut self) -> Result<()>;
+
+    /// Makes `len` bytes at `offset` read as zeros. The default writes zeros; image files punch
+    /// holes and block devices use the kernel's zero-out where they can.
+    fn zero_range(&mut self, offset: u64, len: u64) -> Result<()> {
+        check_range("zero", offset, len, self.len())?;
+        let zeros = vec![0u8; ZERO_CHUNK.min(usize::try_from(len).unwrap_or(ZERO_CHUNK))];
+        let mut done = 0u64;
+        while done < len {
+            let n = (len - done).min(zeros.len() as u64) as usize;
+            self.write_at(offset + done, &zeros[..n])?;
+            done += n as u64;
+        }
+        Ok(())
+    }
+
+    /// Tells the device that `len` bytes at `offset` are no longer needed. What they read as
+    /// afterwards is unspecified on real devices; the default zeroes them, which is always a
+    /// valid discard.
+    fn discard(&mut self, offset: u64, len: u64) -> Result<()> {
+        self.zero_range(offset, len)
+    }
+}
+
+impl<D: BlockDevice + ?Sized> BlockDevice for &mut D {
+    fn len(&self) -> u64 {
+        (**self).len()
+    }
+    fn sector_size(&self) -> u32 {
+        (**self).sector_size()
+    }
+    fn read_at(&mut self, offset: u64, buf: &mut [u8]) -> Result<()> {
+        (**self).read_at(offset, buf)
+    }
+    fn write_at(&mut self, offset: u64, buf: &[u8]) -> Result<()> {
+        (**self).write_at(offset, buf)
+    }
+    fn flush(&mut self) -> Result<()> {
+        (**self).flush()
+    }
+    fn zero_range(&mut self, offset: u64, len: u64) -> Result<()> {
+        (**self).zero_range(offset, len)
+    }
+    fn discard(&mut self, offset: u64, len: u64) -> Result<()> {
+        (**self).discard(offset, len)
+    }
+}
+
+/// Fails unless `offset..offset+len` lies inside a device of `dev_len` bytes.
+pub fn check_range(what: &'static str, offset: u64, len: u64, dev_len: u64) -> Result<()> {
+    match offset.checked_add(len) {
+        Some(end) if end <= dev_len => Ok(()),
+        _ => Err(DiskError::OutOfBounds {
+            what,
+            offset,
+            end: offset.saturating_add(len),
+            len: dev_len,
+        }),
+    }
+}
+
+/// A device held in memory: for tests and for building small images before they are written.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MemDevice {
+    /// The device's bytes.
+    pub data: Vec<u8>,
+}
+
+impl MemDevice {
+    /// A zero-filled device of `len` bytes.
+    pub fn zeroed(len: usize) -> Self {
+        MemDevice { data: vec![0; len] }
+    }
+}
+
+impl BlockDevice for MemDevice {
+    fn len(&self) -> u64 {
+        self.data.len() as u64
+    }
+    fn read_at(&mut self, offset: u64, buf: &mut [u8]) -> Result<()> {
+        check_range("read", offset, buf.len() as u64, self.len())?;
+        let o = offset as usize;
+        buf.copy_from_slice(&self.data[o..o + buf.len()]);
+        Ok(())
+    }
+    fn write_at(&mut self, offset: u64, buf: &[u8]) -> Result<()> {
+        check_range("write", offset, buf.len() as u64, self.len())?;
+        let o = offset as usize;
+        self.data[o..o + buf.len()].copy_from_slice(buf);
+        Ok(())
+    }
+    fn flush(&mut self) -> Result<()> {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mem_device_bounds() {
+        let mut d = MemDevice::zeroed(1024);
+        d.write_at(1020, &[1, 2, 3, 4]).unwrap();
+        let err = d.write_at(1021, &[1, 2, 3, 4]).unwrap_err();
+        assert!(
+            matches!(err, DiskError::OutOfBounds { end: 1025, .. }),
+            "{err}"
+        );
+        assert_eq!(&d.data[1020..], &[1, 2, 3, 4]);
+        let mut b = [0u8; 2];
+        assert!(d.read_at(u64::MAX, &mut b).is_err());
+    }
+
+    #[test]
+    fn default_zero_range_writes_zeros() {
+        let mut d = MemDevice {
+            data: vec![0xff; 3 << 20],
+        };
+        d.zero_range(10, (2 << 20) + 5).unwrap();
+        assert_eq!(d.data[9], 0xff);
+        assert!(d.data[10..10 + (2 << 20) + 5].iter().all(|&b| b == 0));
+        assert_eq!(d.data[10 + (2 << 20) + 5], 0xff);
+        assert!(d.zero_range(3 << 20, 1).is_err());
+    }
+}

@@ -1,0 +1,49 @@
+//! The crate's one error type.
+
+use std::io;
+
+/// Everything that can go wrong with block devices, partition tables and sfdisk scripts.
+#[derive(Debug, thiserror::Error)]
+pub enum DiskError {
+    /// An I/O error from the device or image, with what was being done.
+    #[error("{what}: {source}")]
+    Io {
+        what: String,
+        #[source]
+        source: io::Error,
+    },
+    /// An access outside a device or partition window.
+    #[error("{what}: bytes {offset}..{end} lie outside the {len}-byte device")]
+    OutOfBounds {
+        what: &'static str,
+        offset: u64,
+        end: u64,
+        len: u64,
+    },
+    /// A line of an sfdisk script that norrec (or sfdisk) refuses.
+    #[error("line {line}: {msg}")]
+    Script { line: usize, msg: String },
+    /// The layout as a whole does not fit the disk.
+    #[error("line {line}: partition {partno}: {msg}")]
+    Layout {
+        line: usize,
+        partno: usize,
+        msg: String,
+    },
+    /// A sector 0 that is not a usable MBR.
+    #[error("MBR: {0}")]
+    Mbr(String),
+}
+
+impl DiskError {
+    /// Wraps an I/O error with a short description of the operation.
+    pub fn io(what: impl Into<String>, source: io::Error) -> Self {
+        DiskError::Io {
+            what: what.into(),
+            source,
+        }
+    }
+}
+
+/// The crate's result type.
+pub type Result<T> = std::result::Result<T, DiskError>;

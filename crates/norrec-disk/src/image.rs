@@ -1,0 +1,241 @@
+//! Image files as block devices: positioned I/O on a regular file of fixed length, sparse-aware.
+//!
+//! A write whose data holds long runs of zeros (at least [`HOLE_MIN`] bytes, aligned to
+//! [`HOLE_ALIGN`] in the file) does not write those zeros: it punches a hole there instead
+//! (Linux `fallocate(PUNCH_HOLE)`, in [`crate::platform`]), or, beyond the end of the data ever
+//! written, leaves the never-allocated hole as it is. A 1 GiB card image with a few MiB of data
+//! thus stays a few MiB on the host. Where holes are not supported the zeros are written.
+
+use std::fs::{File, OpenOptions};
+use std::os::unix::fs::FileExt;
+use std::path::Path;
+
+use crate::block::{BlockDevice, check_range};
+use crate::error::{DiskError, Result};
+
+/// The shortest zero run that becomes a hole instead of written zeros.
+pub const HOLE_MIN: usize = 64 * 1024;
+/// Holes start and end on this alignment in the file (the usual file-system block size).
+pub const HOLE_ALIGN: u64 = 4096;
+
+/// A regular file used as a disk image.
+#[derive(Debug)]
+pub struct ImageFile {
+    file: File,
+    len: u64,
+    sparse: bool,
+}
+
+impl ImageFile {
+    /// Opens an existing image for reading and writing; its length is the file's length.
+    pub fn open(path: &Path) -> Result<Self> {
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(path)
+            .map_err(|e| DiskError::io(format!("cannot open {}", path.display()), e))?;
+        Self::from_file(file)
+    }
+
+    /// Opens an existing image for reading only (writes fail with the OS error).
+    pub fn open_read_only(path: &Path) -> Result<Self> {
+        let file = File::open(path)
+            .map_err(|e| DiskError::io(format!("cannot open {}", path.display()), e))?;
+        Self::from_file(file)
+    }
+
+    /// Uses an open file as an image; its current length is the device length.
+    pub fn from_file(file: File) -> Result<Self> {
+        let len = file
+            .metadata()
+            .map_err(|e| DiskError::io("cannot stat image", e))?
+            .len();
+        Ok(ImageFile {
+            file,
+            len,
+            sparse: true,
+        })
+    }
+
+    /// Makes `file` an all-zero image of `len` bytes without writing a byte (one hole).
+    pub fn create_in(file: File, len: u64) -> Result<Self> {
+        file.set_len(0)
+            .and_then(|()| file.set_len(len))
+            .map_err(|e| DiskError::io("cannot size image", e))?;
+        Ok(ImageFile {
+            file,
+            len,
+            sparse: true,
+        })
+    }
+
+    /// Turns hole punching for zero runs off (every byte is written as given) or back on.
+    pub fn set_sparse(&mut self, sparse: bool) {
+        self.sparse = sparse;
+    }
+
+    /// The underlying file.
+    pub fn file(&self) -> &File {
+        &self.file
+    }
+
+    /// Gives the file back.
+    pub fn into_file(self) -> File {
+        self.file
+    }
+
+    fn write_plain(&self, offset: u64, buf: &[u8]) -> Result<()> {
+        self.file
+            .write_all_at(buf, offset)
+            .map_err(|e| DiskError::io(format!("write of {} bytes at {offset}", buf.len()), e))
+    }
+
+    /// Zeros `len` bytes at `offset`: a hole where the platform can, written zeros otherwise.
+    fn zero_file_range(&self, offset: u64, len: u64) -> Result<()> {
+        if len == 0 {
+            return Ok(());
+        }
+        if crate::platform::punch_hole(&self.file, offset, len).is_ok() {
+            return Ok(());
+        }
+        let zeros = vec![0u8; 1 << 20];
+        let mut done = 0;
+        while done < len {
+            let n = (len - done).min(zeros.len() as u64) as usize;
+            self.write_plain(offset + done, &zeros[..n])?;
+            done += n as u64;
+        }
+        Ok(())
+    }
+}
+
+/// Splits `buf` (to be written at file offset `offset`) into data and zero runs; zero runs of at
+/// least [`HOLE_MIN`] bytes, trimmed to [`HOLE_ALIGN`], are returned as `(start, end, true)`.
+fn split_zero_runs(offset: u64, buf: &[u8]) -> Vec<(usize, usize, bool)> {
+    let mut parts = Vec::new();
+    let mut data_from = 0usize;
+    let mut i = 0usize;
+    while i < buf.len() {
+        if buf[i] != 0 {
+            i += 1;
+            continue;
+        }
+        let run_start = i;
+        while i < buf.len() && buf[i] == 0 {
+            i += 1;
+        }
+        // Trim the run to file-block alignment.
+        let abs_start = offset + run_start as u64;
+        let abs_end = offset + i as u64;
+        let a = abs_start.div_ceil(HOLE_ALIGN) * HOLE_ALIGN;
+        let b = abs_end / HOLE_ALIGN * HOLE_ALIGN;
+        if b > a && (b - a) as usize >= HOLE_MIN {
+            let (hs, he) = ((a - offset) as usize, (b - offset) as usize);
+            if hs > data_from {
+                parts.push((data_from, hs, false));
+            }
+            parts.push((hs, he, true));
+            data_from = he;
+        }
+    }
+    if data_from < buf.len() {
+        parts.push((data_from, buf.len(), false));
+    }
+    parts
+}
+
+impl BlockDevice for ImageFile {
+    fn len(&self) -> u64 {
+        self.len
+    }
+
+    fn read_at(&mut self, offset: u64, buf: &mut [u8]) -> Result<()> {
+        check_range("read", offset, buf.len() as u64, self.len)?;
+        self.file
+            .read_exact_at(buf, offset)
+            .map_err(|e| DiskError::io(format!("read of {} bytes at {offset}", buf.len()), e))
+    }
+
+    fn write_at(&mut self, offset: u64, buf: &[u8]) -> Result<()> {
+        check_range("write", offset, buf.len() as u64, self.len)?;
+        if !self.sparse || buf.len() < HOLE_MIN {
+            return self.write_plain(offset, buf);
+        }
+        for (s, e, hole) in split_zero_runs(offset, buf) {
+            if hole {
+                self.zero_file_range(offset + s as u64, (e - s) as u64)?;
+            } else {
+                self.write_plain(offset + s as u64, &buf[s..e])?;
+            }
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        self.file
+            .sync_data()
+            .map_err(|e| DiskError::io("cannot sync image", e))
+    }
+
+    fn zero_range(&mut self, offset: u64, len: u64) -> Result<()> {
+        check_range("zero", offset, len, self.len)?;
+        self.zero_file_range(offset, len)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::MetadataExt;
+
+    #[test]
+    fn split_keeps_short_runs_as_data() {
+        let mut buf = vec![1u8; 200 * 1024];
+        // 100 KiB of zeros from byte 10_000: the aligned part (12288..110592) becomes a hole.
+        buf[10_000..10_000 + 100 * 1024].fill(0);
+        let parts = split_zero_runs(0, &buf);
+        assert_eq!(
+            parts,
+            vec![
+                (0, 12288, false),
+                (12288, 110592, true),
+                (110592, 200 * 1024, false)
+            ]
+        );
+        // A 60 KiB run is too short to be worth a hole.
+        let mut buf = vec![1u8; 100 * 1024];
+        buf[4096..4096 + 60 * 1024].fill(0);
+        assert_eq!(split_zero_runs(0, &buf), vec![(0, 100 * 1024, false)]);
+    }
+
+    #[test]
+    fn zero_runs_become_holes_and_read_back_as_zeros() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("img");
+        let file = File::options()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .unwrap();
+        let mut img = ImageFile::create_in(file, 64 << 20).unwrap();
+        assert_eq!(std::fs::metadata(&path).unwrap().blocks(), 0);
+        // 8 MiB of 0xff, then overwrite the middle 6 MiB with zeros through write_at.
+        img.write_at(0, &vec![0xff; 8 << 20]).unwrap();
+        let full = std::fs::metadata(&path).unwrap().blocks();
+        let mut buf = vec![0xffu8; 8 << 20];
+        buf[1 << 20..7 << 20].fill(0);
+        img.write_at(0, &buf).unwrap();
+        img.flush().unwrap();
+        let after = std::fs::metadata(&path).unwrap().blocks();
+        assert!(
+            after * 2 < full,
+            "zeros were written instead of punched: {after} vs {full} blocks"
+        );
+        let mut back = vec![1u8; 8 << 20];
+        img.read_at(0, &mut back).unwrap();
+        assert_eq!(back, buf);
+        assert!(img.write_at((64 << 20) - 1, &[0, 0]).is_err());
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), 64 << 20);
+    }
+}
