@@ -482,15 +482,14 @@ impl<S: Storage> SpiNor<S> {
                 1
             }
             State::Program { col } => {
-                let page = self.page_buf.len() as u32;
-                let mut col = col;
-                for b in buf.iter_mut() {
-                    self.page_buf[col as usize] = *b;
-                    *b = 0xff;
-                    col = (col + 1) % page;
-                }
-                self.state = State::Program { col };
-                buf.len()
+                // Into the page buffer up to the page end; the next step wraps to column 0.
+                let col = col as usize;
+                let n = buf.len().min(self.page_buf.len() - col);
+                self.page_buf[col..col + n].copy_from_slice(&buf[..n]);
+                buf[..n].fill(0xff);
+                let next = (col + n) % self.page_buf.len();
+                self.state = State::Program { col: next as u32 };
+                n
             }
             State::WriteSr { got } => {
                 self.pending = match (got, self.pending) {

@@ -26,7 +26,6 @@
 
 use crate::{Error, Result};
 use std::fs::{File, OpenOptions};
-use std::io::{Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 /// A flash's backing bytes with NOR operations.
@@ -168,7 +167,10 @@ impl Storage for MemStorage {
 /// Flash contents backed by a file whose size is the flash size (the seed's `flash.bin`).
 ///
 /// The contents are held in memory; changes are written back to the file, as one range from the
-/// first to the last changed byte, on [`Storage::flush`].
+/// first to the last changed byte, on [`Storage::flush`] (after every completed program or
+/// erase command, like QEMU). A bulk writer that does not need the file current after each
+/// command can turn that off with [`FileStorage::set_write_through`] and call
+/// [`FileStorage::sync`] at the end: one write instead of one per page.
 #[derive(Debug)]
 pub struct FileStorage {
     path: PathBuf,
@@ -176,6 +178,8 @@ pub struct FileStorage {
     mem: MemStorage,
     /// Changed byte range not yet in the file.
     dirty: Option<(u64, u64)>,
+    /// `flush` writes the file (else only `sync` and drop do).
+    write_through: bool,
 }
 
 impl FileStorage {
@@ -196,6 +200,7 @@ impl FileStorage {
             file,
             mem: MemStorage::from_vec(data),
             dirty: None,
+            write_through: true,
         })
     }
 
@@ -213,9 +218,29 @@ impl FileStorage {
         &self.path
     }
 
-    /// Whether changes are waiting for [`Storage::flush`].
+    /// Whether changes are waiting for [`Storage::flush`] or [`FileStorage::sync`].
     pub fn is_dirty(&self) -> bool {
         self.dirty.is_some()
+    }
+
+    /// With `false`, completed commands stay in memory until [`FileStorage::sync`] (or drop,
+    /// which syncs but cannot report an error). Default `true`.
+    pub fn set_write_through(&mut self, on: bool) {
+        self.write_through = on;
+    }
+
+    /// Writes every change not yet in the file, now.
+    pub fn sync(&mut self) -> Result<()> {
+        let Some((start, end)) = self.dirty else {
+            return Ok(());
+        };
+        let bytes = &self.mem.as_slice()[start as usize..end as usize];
+        write_at(&mut self.file, start, bytes).map_err(|source| Error::Io {
+            what: format!("writing {start:#x}..{end:#x} of {}", self.path.display()),
+            source,
+        })?;
+        self.dirty = None;
+        Ok(())
     }
 
     fn touch(&mut self, offset: u64, len: u64) {
@@ -250,25 +275,32 @@ impl Storage for FileStorage {
         self.touch(offset, data.len() as u64);
     }
     fn flush(&mut self) -> Result<()> {
-        let Some((start, end)) = self.dirty else {
-            return Ok(());
-        };
-        let bytes = &self.mem.as_slice()[start as usize..end as usize];
-        self.file
-            .seek(SeekFrom::Start(start))
-            .and_then(|_| self.file.write_all(bytes))
-            .map_err(|source| Error::Io {
-                what: format!(
-                    "writing {:#x}..{:#x} of {}",
-                    start,
-                    end,
-                    self.path.display()
-                ),
-                source,
-            })?;
-        self.dirty = None;
-        Ok(())
+        if self.write_through {
+            self.sync()
+        } else {
+            Ok(())
+        }
     }
+}
+
+/// Writes what is still only in memory; errors cannot be reported here, so call
+/// [`FileStorage::sync`] first where they matter.
+impl Drop for FileStorage {
+    fn drop(&mut self) {
+        let _ = self.sync();
+    }
+}
+
+/// One positioned write (`pwrite` where there is one, else seek and write).
+#[cfg(unix)]
+fn write_at(file: &mut File, offset: u64, bytes: &[u8]) -> std::io::Result<()> {
+    std::os::unix::fs::FileExt::write_all_at(file, bytes, offset)
+}
+
+#[cfg(not(unix))]
+fn write_at(file: &mut File, offset: u64, bytes: &[u8]) -> std::io::Result<()> {
+    file.seek(SeekFrom::Start(offset))?;
+    file.write_all(bytes)
 }
 
 #[cfg(test)]
@@ -287,6 +319,24 @@ mod tests {
         let bytes = std::fs::read(&path).unwrap();
         assert_eq!(&bytes[4095..4099], &[0xff, 0x12, 0x34, 0xff]);
         assert_eq!(bytes.len(), 8192);
+    }
+
+    #[test]
+    fn deferred_writes_reach_the_file_on_sync() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("flash.bin");
+        let mut s = FileStorage::create_erased(&path, 8192).unwrap();
+        s.set_write_through(false);
+        s.program(0, &[0]);
+        s.flush().unwrap();
+        s.program(8191, &[1]);
+        assert_eq!(std::fs::read(&path).unwrap()[0], 0xff);
+        s.sync().unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        assert_eq!((bytes[0], bytes[8191]), (0, 1));
+        s.erase(0, 4096);
+        drop(s);
+        assert_eq!(std::fs::read(&path).unwrap()[0], 0xff, "drop syncs");
     }
 
     #[test]
