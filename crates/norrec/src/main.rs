@@ -24,6 +24,14 @@ struct Cli {
     /// Only errors on stderr; no progress bars.
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     quiet: bool,
+    /// The board manifest every default comes from: a built-in board or a board.toml path.
+    #[arg(
+        long,
+        global = true,
+        default_value = "cubieboard",
+        env = "NORREC_BOARD"
+    )]
+    board: String,
     #[command(subcommand)]
     command: Commands,
 }
@@ -58,7 +66,7 @@ enum Commands {
 
 fn main() {
     let cli = Cli::parse();
-    let ui = ui::Ui::new(cli.json, cli.verbose, cli.quiet);
+    let ui = ui::Ui::new(cli.json, cli.verbose, cli.quiet, cli.board);
     let result = match cli.command {
         Commands::Demo(args) => cmd::demo::run(args, &ui),
         Commands::Flash(c) => cmd::flash::run(c, &ui),

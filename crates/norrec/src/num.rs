@@ -1,33 +1,9 @@
 //! Numbers as users type them: `0x1000`, `4096`, `8K`, `16M`, `16MiB`, `1G`.
 
 /// Parses a byte count or offset: decimal or `0x` hex, with an optional K/M/G suffix (powers of
-/// 1024; `KiB`, `k`, `kB` alike).
+/// 1024; `KiB`, `k`, `kB` alike). The board manifest's sizes are written the same way.
 pub fn parse_size(text: &str) -> Result<u64, String> {
-    let t = text.trim();
-    let split = t
-        .find(|c: char| c.is_ascii_alphabetic() && !t.starts_with("0x") && !t.starts_with("0X"))
-        .unwrap_or(t.len());
-    let (num, suffix) = t.split_at(split);
-    let value = if let Some(hex) = num.strip_prefix("0x").or_else(|| num.strip_prefix("0X")) {
-        u64::from_str_radix(hex, 16)
-    } else {
-        num.parse::<u64>()
-    }
-    .map_err(|_| format!("'{text}' is not a number (use e.g. 4096, 0x1000, 8K, 16M)"))?;
-    let shift = match suffix.to_ascii_lowercase().as_str() {
-        "" => 0,
-        "k" | "kb" | "kib" => 10,
-        "m" | "mb" | "mib" => 20,
-        "g" | "gb" | "gib" => 30,
-        _ => {
-            return Err(format!(
-                "'{text}': unknown size suffix '{suffix}' (K, M or G)"
-            ));
-        }
-    };
-    value
-        .checked_mul(1 << shift)
-        .ok_or_else(|| format!("'{text}' is too large"))
+    norrec_board::Size::parse(text).map(|s| s.0)
 }
 
 /// A `FILE@OFFSET` argument (the offset defaults to 0 when there is no `@`).
@@ -64,7 +40,8 @@ mod tests {
         assert_eq!(parse_size("16MiB"), Ok(16 << 20));
         assert_eq!(parse_size("1g"), Ok(1 << 30));
         assert!(parse_size("12Q").unwrap_err().contains("suffix"));
-        assert!(parse_size("0xZZ").unwrap_err().contains("not a number"));
+        assert!(parse_size("10x").is_err());
+        assert!(parse_size("0xZZ").unwrap_err().contains("not a size"));
         assert!(
             parse_size("99999999999999G")
                 .unwrap_err()

@@ -12,15 +12,23 @@ pub struct Ui {
     pub json: bool,
     pub verbose: u8,
     pub quiet: bool,
+    /// The board manifest: a built-in name or a path (`--board`).
+    pub board: String,
 }
 
 impl Ui {
-    pub fn new(json: bool, verbose: u8, quiet: bool) -> Self {
+    pub fn new(json: bool, verbose: u8, quiet: bool, board: String) -> Self {
         Self {
             json,
             verbose,
             quiet,
+            board,
         }
+    }
+
+    /// The board manifest every command takes its defaults from.
+    pub fn board(&self) -> anyhow::Result<norrec_board::Board> {
+        Ok(norrec_board::Board::resolve(&self.board)?)
     }
 
     /// Prints `value` as pretty JSON when `--json` is on, else calls `text` to print it.

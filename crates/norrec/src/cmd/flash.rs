@@ -27,7 +27,7 @@ pub enum FlashCmd {
     /// followed by `dd if=fitImage of=flash.bin conv=notrunc`. The layout is checked before
     /// anything is written; the output appears whole or not at all.
     #[command(
-        after_help = "Examples:\n  norrec flash create --chip is25wp128 -o flash.bin\n  norrec flash create --chip is25wp128 --place fitImage@0 --place boot.scr@0xf00000 -o flash.bin\n  norrec flash create --size 16M -o flash.bin"
+        after_help = "Examples:\n  norrec flash create -o flash.bin   (the board's chip)\n  norrec flash create --chip is25wp128 --place fitImage@0 --place boot.scr@0xf00000 -o flash.bin\n  norrec flash create --size 16M -o flash.bin"
     )]
     Create(CreateArgs),
     /// Program payloads into an existing flash image through the SPI NOR model.
@@ -56,10 +56,10 @@ pub enum FlashCmd {
     Chips,
 }
 
-/// The flash's geometry, from a chip name or a size.
+/// The flash's geometry, from a chip name or a size (default: the board's chip).
 #[derive(Debug, clap::Args)]
 pub struct ChipArgs {
-    /// The flash chip (see `norrec flash chips`), e.g. is25wp128.
+    /// The flash chip (see `norrec flash chips`), e.g. is25wp128; default: the board manifest's.
     #[arg(long, conflicts_with = "size")]
     chip: Option<String>,
     /// The flash size when no chip is named, e.g. 16M or 0x1000000.
@@ -135,15 +135,27 @@ fn find_chip(name: &str) -> anyhow::Result<&'static Chip> {
     chips::find(name).ok_or_else(|| norrec_nor::Error::UnknownChip(name.to_owned()).into())
 }
 
-/// The chip for an existing image: the named one (whose size must match) or the first of the
-/// image's size.
-fn chip_for_file(path: &Path, len: u64, name: Option<&str>) -> anyhow::Result<&'static Chip> {
+/// The chip for an existing image: the named one (whose size must match), else the board's chip
+/// when the size is its size, else the first chip of the image's size.
+fn chip_for_file(
+    path: &Path,
+    len: u64,
+    name: Option<&str>,
+    ui: &Ui,
+) -> anyhow::Result<&'static Chip> {
     let chip = match name {
         Some(n) => find_chip(n)?,
-        None => *chips::by_size(len)
-            .first()
-            .ok_or(norrec_nor::Error::NoChipOfSize(len))
-            .with_context(|| path.display().to_string())?,
+        None => {
+            let board_chip = find_chip(&ui.board()?.flash.chip)?;
+            if board_chip.size == len {
+                board_chip
+            } else {
+                *chips::by_size(len)
+                    .first()
+                    .ok_or(norrec_nor::Error::NoChipOfSize(len))
+                    .with_context(|| path.display().to_string())?
+            }
+        }
     };
     if chip.size != len {
         bail!(
@@ -244,7 +256,7 @@ fn probe(
 ) -> anyhow::Result<SpiFlash<SpiNor<FileStorage>>> {
     let storage = FileStorage::open(path)?;
     let len = norrec_nor::storage::Storage::len(&storage);
-    let chip = chip_for_file(path, len, chip)?;
+    let chip = chip_for_file(path, len, chip, ui)?;
     let dev = SpiNor::new(chip, storage).with_context(|| path.display().to_string())?;
     let flash = SpiFlash::probe(dev).with_context(|| format!("{}: sf probe", path.display()))?;
     ui.debug(format_args!(
@@ -465,7 +477,7 @@ fn inspect(a: InspectArgs, ui: &Ui) -> anyhow::Result<()> {
     let data =
         std::fs::read(&a.flash).with_context(|| format!("{}: cannot read", a.flash.display()))?;
     let size = data.len() as u64;
-    let chip = chip_for_file(&a.flash, size, a.chip.as_deref())?;
+    let chip = chip_for_file(&a.flash, size, a.chip.as_deref(), ui)?;
     let regions = image::scan_with(&data, crate::cmd::classify_fdt);
     for r in &regions {
         for w in &r.warnings {
