@@ -14,7 +14,8 @@
 //! | 0xC7 / 0x60 | chip erase | not on parts without chip erase |
 //! | 0x5A | RDSFDP | 3-byte address and a dummy byte; see [`crate::sfdp`] |
 //! | 0xB7 / 0xE9 | EN4B / EX4B | parts over 16 MiB |
-//! | 0x16 / 0x17 | BRRD / BRWR | Spansion bank register; bit 7 selects 4-byte addresses |
+//! | 0x16 / 0x17 | BRRD / BRWR | Spansion bank register: bit 7 selects 4-byte addresses, bits 6:0 give A24+ of 3-byte addresses |
+//! | 0xC8 / 0xC5 | RDEAR / WREAR | Winbond/Micron extended address register (A24+ of 3-byte addresses); WREAR needs WEL |
 //! | 0x13 0x0C 0x12 0x21 0x5C 0xDC | 4-byte READ, FAST_READ, PP, erases | parts over 16 MiB |
 //! | 0x66, 0x99 | reset enable, reset | returns to 3-byte mode, clears WEL |
 //! | 0x50 / 0x30 | clear flag status / clear status | accepted, nothing to clear |
@@ -329,8 +330,10 @@ impl<S: Storage> SpiNor<S> {
         };
         let needs_wel = matches!(
             op,
-            0x01 | 0x02 | 0x12 | 0x20 | 0x21 | 0x52 | 0x5c | 0xd8 | 0xdc | 0xc7 | 0x60
+            0x01 | 0x02 | 0x12 | 0x20 | 0x21 | 0x52 | 0x5c | 0xd8 | 0xdc | 0xc7 | 0x60 | 0xc5
         );
+        // Winbond and Micron parts over 16 MiB have an extended address register (0xC5/0xC8).
+        let ear = chip.addr4 && matches!(chip.jedec[0], 0xef | 0x20);
         if needs_wel && !self.wel {
             return State::Ignore;
         }
@@ -356,6 +359,11 @@ impl<S: Storage> SpiNor<S> {
                 pos: 0,
             },
             0x17 if chip.enter_4b == Enter4b::Brwr => State::WriteBank,
+            0xc8 if ear => State::Out {
+                reg: Reg::Bank,
+                pos: 0,
+            },
+            0xc5 if ear => State::WriteBank,
             0x06 => {
                 self.wel = true;
                 State::Ignore
@@ -425,6 +433,9 @@ impl<S: Storage> SpiNor<S> {
                         got: got + 1,
                         need,
                     }
+                } else if need == 3 && op != Op::Sfdp {
+                    // 3-byte address: the bank / extended address register supplies A31..A24.
+                    self.address_done(op, u32::from(self.bank & 0x7f) << 24 | addr)
                 } else {
                     self.address_done(op, addr)
                 };

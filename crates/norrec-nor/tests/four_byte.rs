@@ -128,3 +128,34 @@ fn host_driver_crosses_16_mib_on_every_large_part() {
         assert_eq!(nor.storage().as_slice()[0], 0xff, "{}: folded to 0", c.name);
     }
 }
+
+#[test]
+fn bank_and_extended_address_registers_reach_the_upper_half_in_3_byte_mode() {
+    // Winbond W25Q256: WREN; WREAR 0x01; READ with 3 address bytes now reads 16 MiB higher.
+    let mut n = nor("w25q256");
+    n.storage_mut().write(0x0100_0010, b"EAR");
+    cmd(&mut n, &[0xc5, 0x01]);
+    assert_eq!(
+        cmd(&mut n, &[0xc8, 0])[1],
+        0,
+        "WREAR without WREN is ignored"
+    );
+    cmd(&mut n, &[0x06]);
+    cmd(&mut n, &[0xc5, 0x01]);
+    assert_eq!(cmd(&mut n, &[0xc8, 0])[1], 1);
+    assert_eq!(
+        &cmd(&mut n, &[0x03, 0x00, 0x00, 0x10, 0, 0, 0])[4..],
+        b"EAR"
+    );
+    // Spansion: bank register bit 0 (BA24) with EXTADD clear.
+    let mut s = nor("s25fl256s1");
+    s.storage_mut().write(0x0100_0020, b"BAR");
+    cmd(&mut s, &[0x17, 0x01]);
+    assert!(!s.four_byte_mode());
+    assert_eq!(
+        &cmd(&mut s, &[0x03, 0x00, 0x00, 0x20, 0, 0, 0])[4..],
+        b"BAR"
+    );
+    // RDSFDP always uses its own 3-byte address space.
+    assert_eq!(&cmd(&mut s, &[0x5a, 0, 0, 0, 0, 0, 0, 0, 0])[5..], b"SFDP");
+}
