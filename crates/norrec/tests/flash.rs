@@ -242,8 +242,15 @@ fn inspect_finds_the_placed_images() {
         "-o",
         s(&flash),
     ]);
-    let json: serde_json::Value =
-        serde_json::from_str(&ok(&["flash", "inspect", s(&flash), "--chip", "is25wp128", "--json"])).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&ok(&[
+        "flash",
+        "inspect",
+        s(&flash),
+        "--chip",
+        "is25wp128",
+        "--json",
+    ]))
+    .unwrap();
     let regions = json["regions"].as_array().unwrap();
     let kinds: Vec<(String, u64, u64)> = regions
         .iter()
@@ -285,4 +292,74 @@ fn every_command_has_help_with_an_example() {
     }
     // usage errors exit 2
     assert_eq!(norrec(&["flash", "create"]).status.code(), Some(2));
+}
+
+/// A FIT made by the real mkimage, with embedded and with external (`-E`) data, placed in flash:
+/// inspect calls both FIT, and for the external one says how much to load and warns.
+#[test]
+fn inspect_sizes_fits_from_mkimage_and_warns_on_external_data() {
+    let Some(mkimage) = tool("mkimage") else {
+        return;
+    };
+    let t = tempfile::tempdir().unwrap();
+    std::fs::write(t.path().join("kernel.bin"), pattern(300_000, 3)).unwrap();
+    let its = r#"/dts-v1/;
+/ {
+    description = "inspect test";
+    #address-cells = <1>;
+    images {
+        kernel-1 {
+            data = /incbin/("kernel.bin");
+            type = "kernel"; arch = "arm"; os = "linux"; compression = "none";
+            load = <0x41000000>; entry = <0x41000000>;
+            hash-1 { algo = "sha256"; };
+        };
+    };
+    configurations { default = "conf-1"; conf-1 { kernel = "kernel-1"; }; };
+};
+"#;
+    std::fs::write(t.path().join("x.its"), its).unwrap();
+    for (flag, external) in [(None, false), (Some("-E"), true)] {
+        let itb = t.path().join("x.itb");
+        let mut args = vec!["-f", "x.its"];
+        args.extend(flag);
+        args.push("x.itb");
+        let out = Command::new(&mkimage)
+            .args(&args)
+            .current_dir(t.path())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let len = std::fs::metadata(&itb).unwrap().len();
+        let flash = t.path().join("flash.bin");
+        ok(&[
+            "flash",
+            "create",
+            "--place",
+            &format!("{}@0", s(&itb)),
+            "-o",
+            s(&flash),
+        ]);
+        let out = norrec(&["flash", "inspect", s(&flash), "--json"]);
+        assert!(out.status.success());
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let fit = &json["regions"][0];
+        assert_eq!(fit["kind"], "fit", "{json}");
+        assert_eq!(fit["name"], "inspect test");
+        // mkimage -E pads the external data to 4 bytes; the load size is the end of the data
+        assert_eq!(fit["load_size"].as_u64().unwrap(), len);
+        let total = fit["header_size"].as_u64().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        if external {
+            assert!(total < 300_000, "external data is outside totalsize");
+            assert!(stderr.contains("outside the FDT"), "{stderr}");
+        } else {
+            assert_eq!(total, len);
+            assert!(stderr.is_empty(), "{stderr}");
+        }
+    }
 }

@@ -200,14 +200,15 @@ fn placements(files: &[FileAt]) -> anyhow::Result<Vec<Placement>> {
 }
 
 fn create(a: CreateArgs, ui: &Ui) -> anyhow::Result<()> {
-    let chip = a.chip.chip.as_deref().map(find_chip).transpose()?;
+    let chip = match (&a.chip.chip, a.chip.size) {
+        (Some(name), _) => Some(find_chip(name)?),
+        (None, None) => Some(find_chip(&ui.board()?.flash.chip)?),
+        (None, Some(_)) => None,
+    };
     let size = match (chip, a.chip.size) {
         (Some(c), _) => c.size,
         (None, Some(s)) if s > 0 => s,
-        (None, Some(_)) => bail!("--size: a flash of 0 bytes"),
-        (None, None) => {
-            bail!("name the chip with --chip (see `norrec flash chips`) or give --size")
-        }
+        _ => bail!("--size: a flash of 0 bytes"),
     };
     let layout = placements(&a.place)?;
     image::check_layout(size, &layout).with_context(|| a.output.display().to_string())?;

@@ -2,17 +2,26 @@
 
 pub mod bootcmd;
 pub mod demo;
+pub mod disk;
 pub mod dtb;
 pub mod env;
 pub mod fit;
 pub mod flash;
 pub mod script;
 pub mod spl;
+pub mod swu;
 
-use norrec_nor::image::FdtInfo;
+use norrec_nor::image::{FdtInfo, Kind};
 
-/// Tells the flash inspector what a FDT blob is (plain device tree, or FIT and how far its data
-/// reaches). Until the FIT reader lands this reports nothing beyond the FDT header.
-pub fn classify_fdt(_blob: &[u8]) -> Option<FdtInfo> {
-    None
+/// Tells the flash inspector what a FDT blob is: a FIT (with its description, how far its
+/// external data reaches, and U-Boot's objections to it) or a plain device tree.
+pub fn classify_fdt(blob: &[u8]) -> Option<FdtInfo> {
+    let fit = norrec_uboot::fit::Fit::new(blob).ok()?;
+    let lints = norrec_uboot::fit::Lints::default();
+    Some(FdtInfo {
+        kind: Kind::Fit,
+        load_size: fit.load_size() as u64,
+        name: fit.description().map(str::to_owned),
+        warnings: fit.lints(&lints),
+    })
 }
