@@ -44,6 +44,9 @@ enum Commands {
     /// SPI NOR flash images: create, write, read, inspect; the chip table.
     #[command(subcommand)]
     Flash(cmd::flash::FlashCmd),
+    /// SWUpdate bundles (.swu): build, list, verify, extract.
+    #[command(subcommand)]
+    Swu(cmd::swu::SwuCmd),
     /// U-Boot script images (boot.scr): build like mkimage -T script, show and check.
     #[command(subcommand)]
     Script(cmd::script::ScriptCmd),
@@ -70,6 +73,7 @@ fn main() {
     let result = match cli.command {
         Commands::Demo(args) => cmd::demo::run(args, &ui),
         Commands::Flash(c) => cmd::flash::run(c, &ui),
+        Commands::Swu(c) => cmd::swu::run(c, &ui),
         Commands::Script(c) => cmd::script::run(c, &ui),
         Commands::Env(c) => cmd::env::run(c, &ui),
         Commands::Spl(c) => cmd::spl::run(c, &ui),
