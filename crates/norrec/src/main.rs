@@ -47,6 +47,9 @@ enum Commands {
     /// SWUpdate bundles (.swu): build, list, verify, extract.
     #[command(subcommand)]
     Swu(cmd::swu::SwuCmd),
+    /// Disk images and MBR partition tables from sfdisk scripts: create, partition, show.
+    #[command(subcommand)]
+    Disk(cmd::disk::DiskCmd),
     /// U-Boot script images (boot.scr): build like mkimage -T script, show and check.
     #[command(subcommand)]
     Script(cmd::script::ScriptCmd),
@@ -74,6 +77,7 @@ fn main() {
         Commands::Demo(args) => cmd::demo::run(args, &ui),
         Commands::Flash(c) => cmd::flash::run(c, &ui),
         Commands::Swu(c) => cmd::swu::run(c, &ui),
+        Commands::Disk(c) => cmd::disk::run(c, &ui),
         Commands::Script(c) => cmd::script::run(c, &ui),
         Commands::Env(c) => cmd::env::run(c, &ui),
         Commands::Spl(c) => cmd::spl::run(c, &ui),

@@ -1,0 +1,290 @@
+//! `norrec disk` against sfdisk: the tables norrec writes read back under `sfdisk -d` exactly
+//! as sfdisk's own for the seed's scripts, `disk show` prints what `sfdisk -d`/`-J` print, and
+//! bad scripts fail in one line naming the script and line without touching the image.
+
+use std::io::Write;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use norrec_testutil::{run_ok, tool};
+
+const SEED: &str = "unit: sectors\nsector-size: 512\nstart= 4096, size= 81920, type=c, bootable\n\
+start= 86016, size= 681574, type=L\nstart= 770048, size= 681574, type=L\nstart= 1454080, size= , type=L\n";
+
+fn norrec_in(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_norrec"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("run norrec")
+}
+
+fn ok(dir: &Path, args: &[&str]) -> String {
+    let out = norrec_in(dir, args);
+    assert!(
+        out.status.success(),
+        "norrec {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Exit code 1 and exactly one stderr line, which is returned.
+fn fails(dir: &Path, args: &[&str]) -> String {
+    let out = norrec_in(dir, args);
+    assert_eq!(out.status.code(), Some(1), "norrec {args:?} should fail");
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(err.lines().count(), 1, "one line expected, got:\n{err}");
+    err
+}
+
+fn sfdisk_d(sf: &Path, dir: &Path, img: &str) -> String {
+    let out = Command::new(sf)
+        .args(["-d", img])
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn sfdisk_write(sf: &Path, img: &Path, script: &str) {
+    let mut child = Command::new(sf)
+        .args(["--no-reread", "--no-tell-kernel", "-q"])
+        .arg(img)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(script.as_bytes())
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+}
+
+fn label_id(dump: &str) -> &str {
+    dump.lines()
+        .find_map(|l| l.strip_prefix("label-id: "))
+        .expect("label-id line")
+}
+
+fn setup() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().to_owned();
+    std::fs::write(p.join("layout.sfdisk"), SEED).unwrap();
+    std::fs::write(p.join("usb.sfdisk"), ",,c\n").unwrap();
+    (dir, p)
+}
+
+#[test]
+fn create_seed_layout_matches_sfdisk() {
+    let Some(sf) = tool("sfdisk") else { return };
+    let (_t, d) = setup();
+    let shown = ok(
+        &d,
+        &[
+            "disk",
+            "create",
+            "sd.img",
+            "--size",
+            "1G",
+            "--layout",
+            "layout.sfdisk",
+        ],
+    );
+    let meta = std::fs::metadata(d.join("sd.img")).unwrap();
+    assert_eq!(meta.len(), 1 << 30);
+    // Sparse: sector 0 is the only data (a few 4 KiB blocks at most, not 1 GiB).
+    assert!(meta.blocks() <= 64, "{} blocks allocated", meta.blocks());
+    let ours = sfdisk_d(&sf, &d, "sd.img");
+    assert_eq!(shown, ours, "create's own report is the sfdisk -d form");
+    // sfdisk on a blank image of the same name in another directory.
+    let other = d.join("ref");
+    std::fs::create_dir(&other).unwrap();
+    std::fs::File::create(other.join("sd.img"))
+        .unwrap()
+        .set_len(1 << 30)
+        .unwrap();
+    sfdisk_write(&sf, &other.join("sd.img"), SEED);
+    let theirs = sfdisk_d(&sf, &other, "sd.img");
+    assert_eq!(
+        ours.replace(label_id(&ours), "X"),
+        theirs.replace(label_id(&theirs), "X")
+    );
+    assert!(ours.contains("sd.img4 : start=     1454080, size=      643072, type=83\n"));
+    assert_eq!(ok(&d, &["disk", "show", "sd.img"]), ours);
+}
+
+#[test]
+fn usb_stick_and_label_id_are_byte_identical() {
+    let Some(sf) = tool("sfdisk") else { return };
+    let (_t, d) = setup();
+    let script = "label: dos\nlabel-id: 0x7a3c0001\n,,c\n";
+    std::fs::write(d.join("fixed.sfdisk"), script).unwrap();
+    ok(&d, &["disk", "create", "usb.img", "--size", "1G"]);
+    ok(&d, &["disk", "partition", "usb.img", "fixed.sfdisk"]);
+    std::fs::File::create(d.join("ref.img"))
+        .unwrap()
+        .set_len(1 << 30)
+        .unwrap();
+    sfdisk_write(&sf, &d.join("ref.img"), script);
+    let head = |name: &str| {
+        let mut f = std::fs::File::open(d.join(name)).unwrap();
+        let mut b = vec![0u8; 1 << 20];
+        std::io::Read::read_exact(&mut f, &mut b).unwrap();
+        b
+    };
+    assert_eq!(head("usb.img"), head("ref.img"));
+    // Without label-id: a random identifier each time, as sfdisk does.
+    ok(&d, &["disk", "partition", "usb.img", "usb.sfdisk"]);
+    let a = sfdisk_d(&sf, &d, "usb.img");
+    ok(&d, &["disk", "partition", "usb.img", "usb.sfdisk"]);
+    let b = sfdisk_d(&sf, &d, "usb.img");
+    assert_ne!(label_id(&a), label_id(&b));
+    assert!(a.contains("usb.img1 : start=        2048, size=     2095104, type=c\n"));
+}
+
+#[test]
+fn show_reads_sfdisk_tables_and_json_matches_sfdisk_j() {
+    let Some(sf) = tool("sfdisk") else { return };
+    let (_t, d) = setup();
+    for (size, script) in [
+        (1u64 << 30, SEED),
+        (1 << 30, ",40M,c,*\n,100M\n,,S\n"),
+        (4 << 20, ",,c\n"),
+    ] {
+        std::fs::File::create(d.join("disk0"))
+            .unwrap()
+            .set_len(size)
+            .unwrap();
+        sfdisk_write(&sf, &d.join("disk0"), script);
+        assert_eq!(
+            ok(&d, &["disk", "show", "disk0"]),
+            sfdisk_d(&sf, &d, "disk0"),
+            "{script:?}"
+        );
+        let out = run_ok(&sf, ["-J", d.join("disk0").to_str().unwrap()]);
+        let theirs: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let ours: serde_json::Value = serde_json::from_str(&ok(
+            &d,
+            &["disk", "show", d.join("disk0").to_str().unwrap(), "--json"],
+        ))
+        .unwrap();
+        assert_eq!(ours, theirs, "{script:?}");
+    }
+}
+
+#[test]
+fn bad_scripts_fail_in_one_line_and_touch_nothing() {
+    let (_t, d) = setup();
+    ok(
+        &d,
+        &[
+            "disk",
+            "create",
+            "sd.img",
+            "--size",
+            "1G",
+            "--layout",
+            "layout.sfdisk",
+        ],
+    );
+    let head = || {
+        let mut b = vec![0u8; 1 << 20];
+        let mut f = std::fs::File::open(d.join("sd.img")).unwrap();
+        std::io::Read::read_exact(&mut f, &mut b).unwrap();
+        b
+    };
+    let before = head();
+    for (script, needle) in [
+        (
+            "start=2048,size=100\nstart=2100,size=100\n",
+            "bad.sfdisk: line 2: partition 2: start sector 2100 out of range",
+        ),
+        ("# x\nfoo=3\n", "bad.sfdisk: line 2: unknown field 'foo=3'"),
+        (
+            "start=3000000,size=100\n",
+            "bad.sfdisk: line 1: partition 1: start sector 3000000 out of range",
+        ),
+        (
+            ",10\n,10\n,10\n,10\n,10\n",
+            "bad.sfdisk: line 5: more than 4 partitions",
+        ),
+        (
+            "size=10, type=E\n",
+            "bad.sfdisk: line 1: partition 1: type 5 is an extended partition",
+        ),
+        (
+            "start=4096,size=2097152\n",
+            "bad.sfdisk: line 1: partition 1: 2097152 sectors from sector 4096 do not fit",
+        ),
+    ] {
+        std::fs::write(d.join("bad.sfdisk"), script).unwrap();
+        let err = fails(&d, &["disk", "partition", "sd.img", "bad.sfdisk"]);
+        assert!(err.contains(needle), "{script:?}: {err}");
+        assert!(head() == before, "image changed by {script:?}");
+        // create checks the layout before the file exists: nothing appears.
+        let err = fails(
+            &d,
+            &[
+                "disk",
+                "create",
+                "new.img",
+                "--size",
+                "1G",
+                "--layout",
+                "bad.sfdisk",
+            ],
+        );
+        assert!(err.contains(needle), "{err}");
+        let names: Vec<_> = std::fs::read_dir(&d)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .filter(|n| n.starts_with(".norrec") || n == "new.img")
+            .collect();
+        assert!(names.is_empty(), "left behind: {names:?}");
+    }
+    let err = fails(&d, &["disk", "create", "x.img", "--size", "1000"]);
+    assert!(err.contains("512-byte sectors"), "{err}");
+    std::fs::write(d.join("blank.img"), vec![0u8; 4096]).unwrap();
+    let err = fails(&d, &["disk", "show", "blank.img"]);
+    assert!(err.contains("blank.img: MBR: no partition table"), "{err}");
+}
+
+#[test]
+fn board_layout_is_the_default() {
+    let Some(sf) = tool("sfdisk") else { return };
+    let (_t, d) = setup();
+    ok(
+        &d,
+        &["disk", "create", "a.img", "--size", "1G", "--board-layout"],
+    );
+    ok(&d, &["disk", "create", "b.img", "--size", "1G"]);
+    ok(&d, &["disk", "partition", "b.img"]);
+    ok(
+        &d,
+        &[
+            "disk",
+            "create",
+            "c.img",
+            "--size",
+            "1G",
+            "--layout",
+            "layout.sfdisk",
+        ],
+    );
+    let strip = |img: &str| {
+        let s = sfdisk_d(&sf, &d, img);
+        s.replace(label_id(&s), "X").replace(img, "IMG")
+    };
+    assert_eq!(strip("a.img"), strip("c.img"));
+    assert_eq!(strip("b.img"), strip("c.img"));
+}
