@@ -260,13 +260,7 @@ fn probe(
     let chip = chip_for_file(path, len, chip, ui)?;
     let dev = SpiNor::new(chip, storage).with_context(|| path.display().to_string())?;
     let flash = SpiFlash::probe(dev).with_context(|| format!("{}: sf probe", path.display()))?;
-    ui.debug(format_args!(
-        "SF: Detected {} with page size {} Bytes, erase size {} KiB, total {}",
-        chip.name,
-        chip.page_size,
-        chip.sector_size / 1024,
-        human(chip.size)
-    ));
+    ui.debug(flash.detected());
     Ok(flash)
 }
 
@@ -299,12 +293,13 @@ fn write(a: WriteArgs, ui: &Ui) -> anyhow::Result<()> {
         }
     }
 
+    // Keep the file as it was until every program and erase is done, then write it once.
+    flash.bus_mut().storage_mut().set_write_through(false);
     let bar = ui.progress(total, "writing");
-    let sector = u64::from(flash.chip().sector_size);
     for f in &a.payloads {
         if a.erase {
             for_each_chunk(&f.path, f.offset, |off, data| {
-                update(&mut flash, sector, off, data)?;
+                flash.update(off, data)?;
                 bar.inc(data.len() as u64);
                 Ok(())
             })?;
@@ -316,6 +311,11 @@ fn write(a: WriteArgs, ui: &Ui) -> anyhow::Result<()> {
             })?;
         }
     }
+    flash
+        .bus_mut()
+        .storage_mut()
+        .sync()
+        .with_context(|| a.flash.display().to_string())?;
     bar.finish_and_clear();
     let report = CreateJson {
         output: &a.flash,
@@ -377,33 +377,6 @@ fn read_full(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
         }
     }
     Ok(n)
-}
-
-/// Programs `data` at `off` like U-Boot's `sf update`: each covering sector is read, merged,
-/// erased and programmed again, and left alone when it already holds the bytes.
-fn update(
-    flash: &mut SpiFlash<SpiNor<FileStorage>>,
-    sector: u64,
-    off: u64,
-    data: &[u8],
-) -> anyhow::Result<()> {
-    let end = off + data.len() as u64;
-    let mut s = off - off % sector;
-    let mut buf = vec![0u8; sector as usize];
-    while s < end {
-        flash.read(s, &mut buf)?;
-        let lo = off.max(s);
-        let hi = end.min(s + sector);
-        let dst = &mut buf[(lo - s) as usize..(hi - s) as usize];
-        let src = &data[(lo - off) as usize..(hi - off) as usize];
-        if dst != src {
-            dst.copy_from_slice(src);
-            flash.erase(s, sector)?;
-            flash.write(s, &buf)?;
-        }
-        s += sector;
-    }
-    Ok(())
 }
 
 #[derive(Debug, Serialize)]
