@@ -139,3 +139,23 @@ fn the_seeds_size_is_wrong_where_ours_is_right() {
     assert_eq!(reads, [0x40, 0xa2_0fa4]);
     assert_eq!(booted, Some(0x4100_0000));
 }
+
+#[test]
+fn defaults_come_from_the_board_manifest() {
+    // boards/cubieboard/board.toml: is25wp128 (16 MiB), recovery_offset 0, header_addr
+    // 0x40000000, fit_addr 0x42000000
+    let text = ok(&["bootcmd", "nor"]);
+    let expect = NorBoot {
+        flash_offset: 0,
+        flash_size: 16 << 20,
+        loadaddr: 0x4200_0000,
+        header_addr: Some(0x4000_0000),
+        ram_window: None,
+        probe: None,
+    }
+    .script()
+    .unwrap();
+    assert_eq!(text, expect.to_text());
+    assert!(text.contains("sf read 0x40000000 0x0 0x40"), "{text}");
+    assert!(text.contains("bootm 0x42000000"), "{text}");
+}

@@ -274,6 +274,46 @@ fn bad_inputs_are_one_line_errors_and_write_nothing() {
     assert!(e.contains("not set: nosuchvar"), "{e}");
 }
 
+#[test]
+fn the_flag_wrap_rule_matches_fw_printenv() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    // two copies built with -r, then flags 255 (copy 1) and 0 (copy 2): 0 is newer (wrapped)
+    let (ta, tb) = (d.join("a.txt"), d.join("b.txt"));
+    std::fs::write(&ta, "which=a\n").unwrap();
+    std::fs::write(&tb, "which=b\n").unwrap();
+    let (ea, eb) = (d.join("a.env"), d.join("b.env"));
+    ok(&["env", "build", s(&ta), "-s", "0x2000", "-r", "-o", s(&ea)]);
+    ok(&["env", "build", s(&tb), "-s", "0x2000", "-r", "-o", s(&eb)]);
+    let mut dev = vec![0u8; 0x6000];
+    dev[0x1000..0x3000].copy_from_slice(&std::fs::read(&ea).unwrap());
+    dev[0x4000..0x6000].copy_from_slice(&std::fs::read(&eb).unwrap());
+    dev[0x1004] = 255; // the flag is outside the CRC
+    dev[0x4004] = 0;
+    let img = d.join("dev.img");
+    std::fs::write(&img, &dev).unwrap();
+    let cfg = config(
+        d,
+        "fw_env.config",
+        &img,
+        &[(0x1000, 0x2000), (0x4000, 0x2000)],
+    );
+    assert_eq!(ok(&["env", "print", "-c", s(&cfg)]), "which=b\n");
+    if let Some(fw_printenv) = tool("fw_printenv") {
+        let o = run_ok(&fw_printenv, ["-c", s(&cfg), "-f", "/nonexistent"]);
+        assert_eq!(stdout(&o), "which=b\n");
+    }
+    // a write goes to copy 1 with flag 0 + 1, and copy 1 is then current
+    ok(&["env", "set", "-c", s(&cfg), "which", "c"]);
+    let dev = std::fs::read(&img).unwrap();
+    assert_eq!((dev[0x1004], dev[0x4004]), (1, 0));
+    assert_eq!(ok(&["env", "print", "-c", s(&cfg)]), "which=c\n");
+    if let Some(fw_printenv) = tool("fw_printenv") {
+        let o = run_ok(&fw_printenv, ["-c", s(&cfg), "-f", "/nonexistent"]);
+        assert_eq!(stdout(&o), "which=c\n");
+    }
+}
+
 fn debian_uboot() -> Option<PathBuf> {
     let path = std::env::var_os("NORREC_UBOOT_SUNXI").map(PathBuf::from).or_else(|| {
         std::env::var_os("HOME").map(|h| {
@@ -329,4 +369,16 @@ fn extract_finds_debians_default_env_and_it_builds_into_a_loadable_env() {
         );
         assert_eq!(stdout(&theirs), "bootcmd=run distro_bootcmd\nrootpart=3\n");
     }
+}
+
+#[test]
+fn build_size_defaults_to_the_board_env_size() {
+    let t = tempfile::tempdir().unwrap();
+    let txt = t.path().join("env.txt");
+    std::fs::write(&txt, "rootpart=2\n").unwrap();
+    let out = t.path().join("uboot.env");
+    ok(&["env", "build", s(&txt), "-o", s(&out)]);
+    // Debian's Cubieboard U-Boot: CONFIG_ENV_SIZE 0x10000, not redundant (board.toml)
+    assert_eq!(std::fs::metadata(&out).unwrap().len(), 0x10000);
+    assert_eq!(&std::fs::read(&out).unwrap()[4..16], b"rootpart=2\0\0");
 }

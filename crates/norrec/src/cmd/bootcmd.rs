@@ -29,7 +29,7 @@ pub enum BootcmdCmd {
     /// totalsize (mkimage without -E). Needs U-Boot >= 2022.07 (`fdt addr -q`) with CMD_SF,
     /// CMD_FDT, CMD_SETEXPR and CMD_ITEST.
     #[command(
-        after_help = "Examples:\n  norrec bootcmd nor --flash-offset 0 --chip is25wp128 --loadaddr 0x41000000\n  norrec bootcmd nor --flash-size 16M --loadaddr 0x41000000 --ram-window 0x2000000 --format bootcmd\n  norrec bootcmd nor --chip is25wp128 --loadaddr 0x41000000 --format script -o nor-boot.scr"
+        after_help = "Examples:\n  norrec bootcmd nor                      (all from the board manifest)\n  norrec bootcmd nor --flash-offset 0 --chip is25wp128 --loadaddr 0x41000000\n  norrec bootcmd nor --flash-size 16M --loadaddr 0x41000000 --ram-window 0x2000000 --format bootcmd\n  norrec bootcmd nor --chip is25wp128 --loadaddr 0x41000000 --format script -o nor-boot.scr"
     )]
     Nor(NorArgs),
 }
@@ -47,23 +47,20 @@ pub enum Format {
 
 #[derive(Debug, clap::Args)]
 pub struct NorArgs {
-    /// Where the FIT starts in the flash.
-    #[arg(long, default_value = "0", value_parser = parse_size)]
-    flash_offset: u64,
-    /// The flash chip (see `norrec flash chips`), for its size.
-    #[arg(
-        long,
-        conflicts_with = "flash_size",
-        required_unless_present = "flash_size"
-    )]
+    /// Where the FIT starts in the flash (default: the board's flash.recovery_offset).
+    #[arg(long, value_parser = parse_size)]
+    flash_offset: Option<u64>,
+    /// The flash chip (see `norrec flash chips`), for its size (default: the board's).
+    #[arg(long, conflicts_with = "flash_size")]
     chip: Option<String>,
     /// The flash size, when no chip is named.
     #[arg(long, value_parser = parse_size)]
     flash_size: Option<u64>,
-    /// RAM address the FIT is loaded to and booted from.
+    /// RAM address the FIT is loaded to and booted from (default: the board's memory.fit_addr).
     #[arg(long, value_parser = parse_size)]
-    loadaddr: u64,
-    /// RAM address the header is read to first (default: --loadaddr).
+    loadaddr: Option<u64>,
+    /// RAM address the header is read to first (default: the board's memory.header_addr when
+    /// --loadaddr is not given, else --loadaddr).
     #[arg(long, value_parser = parse_size)]
     header_addr: Option<u64>,
     /// Bytes of RAM free from --loadaddr on (default: as much as the flash holds).
@@ -90,20 +87,42 @@ pub fn run(cmd: BootcmdCmd, ui: &Ui) -> anyhow::Result<()> {
 }
 
 fn nor(a: NorArgs, ui: &Ui) -> anyhow::Result<()> {
-    let flash_size = match (&a.chip, a.flash_size) {
-        (Some(name), _) => {
-            norrec_nor::chips::find(name)
-                .ok_or_else(|| norrec_nor::Error::UnknownChip(name.clone()))?
+    // Whatever is not given comes from the board manifest (--board).
+    let needs_board = a.flash_offset.is_none()
+        || a.loadaddr.is_none()
+        || (a.chip.is_none() && a.flash_size.is_none());
+    let board = if needs_board { Some(ui.board()?) } else { None };
+    let chip = a
+        .chip
+        .clone()
+        .or_else(|| board.as_ref().map(|b| b.flash.chip.clone()));
+    let flash_size = match (chip, a.flash_size) {
+        (_, Some(s)) => s,
+        (Some(name), None) => {
+            norrec_nor::chips::find(&name)
+                .ok_or(norrec_nor::Error::UnknownChip(name))?
                 .size
         }
-        (None, Some(s)) => s,
         (None, None) => bail!("name the chip with --chip or give --flash-size"),
     };
+    let (loadaddr, header_addr) = match (a.loadaddr, &board) {
+        (Some(l), _) => (l, a.header_addr),
+        (None, Some(b)) => (
+            b.memory.fit_addr.0,
+            a.header_addr.or(Some(b.memory.header_addr.0)),
+        ),
+        (None, None) => bail!("give --loadaddr"),
+    };
+    let flash_offset = match (a.flash_offset, &board) {
+        (Some(o), _) => o,
+        (None, Some(b)) => b.flash.recovery_offset.0,
+        (None, None) => 0,
+    };
     let nb = NorBoot {
-        flash_offset: a.flash_offset,
+        flash_offset,
         flash_size,
-        loadaddr: a.loadaddr,
-        header_addr: a.header_addr,
+        loadaddr,
+        header_addr,
         ram_window: a.ram_window,
         probe: a.probe.clone(),
     };

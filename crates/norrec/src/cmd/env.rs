@@ -24,7 +24,7 @@ pub enum EnvCmd {
     /// line ending in '\' continues with an embedded newline. A line without '=' is an error
     /// (mkenvimage would store it).
     #[command(
-        after_help = "Examples:\n  norrec env build env.txt -s 0x10000 -o uboot.env\n  norrec env build env.txt -s 0x20000 -r -o uboot-redund.env\n  norrec env build env.txt -s 0x4000 -b -p 0 -o env-be.bin"
+        after_help = "Examples:\n  norrec env build env.txt -o uboot.env   (size from the board manifest)\n  norrec env build env.txt -s 0x10000 -o uboot.env\n  norrec env build env.txt -s 0x20000 -r -o uboot-redund.env\n  norrec env build env.txt -s 0x4000 -b -p 0 -o env-be.bin"
     )]
     Build(BuildArgs),
     /// Print variables of an environment file or device (like fw_printenv).
@@ -58,15 +58,17 @@ fn parse_pad(s: &str) -> Result<u8, String> {
 
 #[derive(Debug, clap::Args)]
 pub struct BuildArgs {
-    /// The text (name=value lines).
+    /// The text (name=value lines); '-' reads stdin.
     input: PathBuf,
-    /// Size of the environment (CONFIG_ENV_SIZE), e.g. 0x10000 or 64K.
+    /// Size of the environment (CONFIG_ENV_SIZE), e.g. 0x10000 or 64K (default: the board's
+    /// uboot.env_size).
     #[arg(short, long, value_parser = parse_size)]
-    size: u64,
+    size: Option<u64>,
     /// The image to write.
     #[arg(short, long)]
     output: PathBuf,
-    /// Redundant layout: a flag byte after the CRC (mkenvimage -r).
+    /// Redundant layout: a flag byte after the CRC (mkenvimage -r; default: the board's
+    /// uboot.env_redundant when --size is not given).
     #[arg(short, long)]
     redundant: bool,
     /// Big-endian CRC (mkenvimage -b).
@@ -162,11 +164,24 @@ pub fn run(cmd: EnvCmd, ui: &Ui) -> anyhow::Result<()> {
 
 fn build(a: BuildArgs, ui: &Ui) -> anyhow::Result<()> {
     let ctx = || a.input.display().to_string();
-    let text = std::fs::read(&a.input).with_context(ctx)?;
+    let text = if a.input == Path::new("-") {
+        let mut b = Vec::new();
+        std::io::stdin().read_to_end(&mut b).context("stdin")?;
+        b
+    } else {
+        std::fs::read(&a.input).with_context(ctx)?
+    };
     let vars = env::parse_mkenvimage_text(&text).with_context(ctx)?;
+    let (size, redundant) = match a.size {
+        Some(s) => (s, a.redundant),
+        None => {
+            let b = ui.board()?;
+            (b.uboot.env_size.0, a.redundant || b.uboot.env_redundant)
+        }
+    };
     let layout = Layout {
-        size: usize::try_from(a.size).context("--size too large")?,
-        redundant: a.redundant,
+        size: usize::try_from(size).context("--size too large")?,
+        redundant,
         big_endian: a.big_endian,
     };
     let image = env::encode(&vars, layout, a.pad, 1).with_context(ctx)?;
@@ -182,7 +197,7 @@ fn build(a: BuildArgs, ui: &Ui) -> anyhow::Result<()> {
         output: &a.output,
         size: image.len(),
         variables: vars.len(),
-        redundant: a.redundant,
+        redundant,
     };
     ui.report(&out, || {
         ui.note(format!(
@@ -422,13 +437,13 @@ fn print(a: PrintArgs, ui: &Ui) -> anyhow::Result<()> {
             .collect(),
     };
     ui.report(&out, || {
-        for (k, v) in &chosen {
-            if a.no_header {
-                println!("{v}");
-            } else {
-                println!("{k}={v}");
-            }
-        }
+        // One write for the whole listing (stdout is line-buffered).
+        let text = if a.no_header {
+            chosen.iter().map(|(_, v)| format!("{v}\n")).collect()
+        } else {
+            env::to_text(&chosen)
+        };
+        print!("{text}");
     })?;
     if !missing.is_empty() {
         bail!("not set: {}", missing.join(", "));
