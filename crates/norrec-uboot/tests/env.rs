@@ -184,11 +184,20 @@ fn reads_what_fw_setenv_wrote_single_and_redundant() {
 /// Debian's Cubieboard `u-boot-sunxi-with-spl.bin` (package u-boot-sunxi, armhf), from
 /// `NORREC_UBOOT_SUNXI` or the cache `scripts/setup` fills.
 fn debian_uboot() -> Option<Vec<u8>> {
-    let path = std::env::var_os("NORREC_UBOOT_SUNXI").map(PathBuf::from).or_else(|| {
-        std::env::var_os("HOME").map(|h| {
-            PathBuf::from(h).join(".cache/norrec/debs/u-boot-sunxi/usr/lib/u-boot/Cubieboard/u-boot-sunxi-with-spl.bin")
-        })
-    });
+    // NORREC_UBOOT_SUNXI, else the cache scripts/setup fills: $NORREC_CACHE, else
+    // $XDG_CACHE_HOME/norrec, else ~/.cache/norrec; then debs/u-boot-sunxi/ (dpkg -x of
+    // u-boot-sunxi:armhf).
+    let cache = std::env::var_os("NORREC_CACHE")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("XDG_CACHE_HOME").map(|x| PathBuf::from(x).join("norrec")))
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/norrec")));
+    let path = std::env::var_os("NORREC_UBOOT_SUNXI")
+        .map(PathBuf::from)
+        .or_else(|| {
+            cache.map(|c| {
+                c.join("debs/u-boot-sunxi/usr/lib/u-boot/Cubieboard/u-boot-sunxi-with-spl.bin")
+            })
+        });
     match path.filter(|p| p.is_file()) {
         Some(p) => Some(std::fs::read(p).unwrap()),
         None if tools_required() => panic!(
