@@ -275,6 +275,14 @@ pub fn all_artifacts(root: &Value) -> Result<BTreeMap<String, Expectation>> {
                         field: format!("{path}.filename"),
                         msg: format!("{f:?}: {why}"),
                     })?;
+                    if let Some(Value::Str(p)) = v.get("path") {
+                        if p.split('/').any(|c| c == "..") {
+                            return Err(Error::Field {
+                                field: format!("{path}.path"),
+                                msg: format!("{p:?}: '..' component (path traversal)"),
+                            });
+                        }
+                    }
                     let sha = match v.get("sha256") {
                         Some(Value::Str(s)) => {
                             check_sha256_field(s, &format!("{path}.sha256"))?;

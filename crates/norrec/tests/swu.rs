@@ -25,20 +25,6 @@ fn ok(args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
-/// Runs norrec expecting exit code 1 and exactly one stderr line; returns it.
-fn fails(args: &[&str]) -> String {
-    let out = norrec(args);
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "norrec {args:?} should fail; stdout {}",
-        String::from_utf8_lossy(&out.stdout)
-    );
-    let err = String::from_utf8(out.stderr).unwrap();
-    assert_eq!(err.lines().count(), 1, "one error line expected: {err}");
-    err
-}
-
 fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
@@ -47,15 +33,12 @@ fn s(p: &Path) -> &str {
 struct Pki {
     key: PathBuf,
     cert: PathBuf,
-    /// A certificate for the same key whose extendedKeyUsage is codeSigning only.
-    code_cert: PathBuf,
 }
 
 fn pki(dir: &Path) -> Option<Pki> {
     let openssl = tool("openssl")?;
     let key = dir.join("key.pem");
     let cert = dir.join("cert.pem");
-    let code_cert = dir.join("code-cert.pem");
     run_ok(
         &openssl,
         [
@@ -78,31 +61,7 @@ fn pki(dir: &Path) -> Option<Pki> {
             "extendedKeyUsage=emailProtection",
         ],
     );
-    run_ok(
-        &openssl,
-        [
-            "req",
-            "-x509",
-            "-new",
-            "-key",
-            s(&key),
-            "-out",
-            s(&code_cert),
-            "-days",
-            "30",
-            "-subj",
-            "/CN=norrec code signer",
-            "-addext",
-            "keyUsage=digitalSignature",
-            "-addext",
-            "extendedKeyUsage=codeSigning",
-        ],
-    );
-    Some(Pki {
-        key,
-        cert,
-        code_cert,
-    })
+    Some(Pki { key, cert })
 }
 
 fn pattern(len: usize, seed: u32) -> Vec<u8> {
