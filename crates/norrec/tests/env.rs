@@ -391,3 +391,33 @@ fn build_size_defaults_to_the_board_env_size() {
     assert_eq!(std::fs::metadata(&out).unwrap().len(), 0x10000);
     assert_eq!(&std::fs::read(&out).unwrap()[4..16], b"rootpart=2\0\0");
 }
+
+#[test]
+fn a_script_line_fw_setenv_skips_silently_is_an_error_here() {
+    let Some(fw_setenv) = tool("fw_setenv") else {
+        return;
+    };
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    let txt = d.join("env.txt");
+    std::fs::write(&txt, "bootdelay=2\n").unwrap();
+    let (a, b) = (d.join("a.env"), d.join("b.env"));
+    ok(&["env", "build", s(&txt), "-s", "0x2000", "-o", s(&a)]);
+    std::fs::copy(&a, &b).unwrap();
+    let script = d.join("changes.txt");
+    // a typo: "rootpart 3" instead of "rootpart=3"
+    std::fs::write(&script, "upgrade_available=1\nrootpart 3\n").unwrap();
+    // libubootenv 0.3.5 applies the good line, drops the typo, and exits 0
+    let cfg = config(d, "a.cfg", &a, &[(0, 0x2000)]);
+    run_ok(&fw_setenv, ["-c", s(&cfg), "-s", s(&script)]);
+    let after = ok(&["env", "print", "-i", s(&a)]);
+    assert_eq!(after, "bootdelay=2\nupgrade_available=1\n");
+    // norrec names the line and leaves the environment as it was
+    let before = std::fs::read(&b).unwrap();
+    let e = fails(&["env", "set", "-i", s(&b), "-s", s(&script)]);
+    assert!(
+        e.contains("changes.txt: line 2, column 1: no '=' in \"rootpart 3\""),
+        "{e}"
+    );
+    assert_eq!(std::fs::read(&b).unwrap(), before);
+}
