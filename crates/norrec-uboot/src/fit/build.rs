@@ -13,7 +13,7 @@
 
 use super::hash::Algo;
 use crate::fdt::rw::{FdtRw, NoSpace};
-use crate::fdt::{OwnedNode, Property, StringTable, Tree, WriteOptions, write, write_with};
+use crate::fdt::{OwnedNode, Property, StringTable, Tree, WriteOptions, write_with};
 use crate::{Error, Result};
 
 /// How to build.
@@ -76,17 +76,34 @@ pub fn build(tree: &Tree, opts: &BuildOptions) -> Result<Vec<u8>> {
                 .ok_or_else(|| field(&path, format!("unsupported algorithm '{algo}'")))?;
         }
     }
-    finish(write(tree), opts)
+    finish(
+        |free| {
+            write_with(
+                tree,
+                &mut StringTable::new(),
+                &WriteOptions {
+                    free_space: free,
+                    last_comp_version: 16,
+                },
+            )
+        },
+        fits_without_growth(tree),
+        opts,
+    )
 }
 
-/// Steps 2 and 3 on a compiled blob.
-fn finish(blob: Vec<u8>, opts: &BuildOptions) -> Result<Vec<u8>> {
+/// Steps 2 and 3. `compile(free)` lays the tree out as dtc does followed by `free` bytes of free
+/// space: the same bytes as dtc's output after mkimage's `fdt_open_into` (which only moves
+/// `totalsize`), without copying a large blob twice.
+fn finish(
+    compile: impl Fn(usize) -> Vec<u8>,
+    first_fits: bool,
+    opts: &BuildOptions,
+) -> Result<Vec<u8>> {
     let mut rw = None;
-    for k in 0..64 {
-        let mut r = FdtRw::new(blob.clone());
-        if k > 0 {
-            r.open_into(blob.len() + 1024 * k);
-        }
+    // mkimage tries without extra space first; that fails as soon as anything is added.
+    for k in usize::from(!first_fits)..64 {
+        let mut r = FdtRw::new(compile(1024 * k));
         match add_hashes(&mut r, opts.timestamp)? {
             Ok(()) => {
                 rw = Some(r);
@@ -100,6 +117,32 @@ fn finish(blob: Vec<u8>, opts: &BuildOptions) -> Result<Vec<u8>> {
         None => Ok(rw.into_bytes()),
         Some(ext) => extract_data(&mut rw, ext),
     }
+}
+
+/// Whether mkimage's first try, without extra space, can succeed: only when the root already
+/// has a 4-byte `timestamp` and every image hash node a `value` of its digest's size.
+fn fits_without_growth(tree: &Tree) -> bool {
+    let ts = tree
+        .root
+        .prop("timestamp")
+        .is_some_and(|p| p.value.len() == 4);
+    ts && tree.find("/images").is_some_and(|images| {
+        images.children.iter().all(|im| {
+            im.children
+                .iter()
+                .filter(|h| h.name.starts_with("hash"))
+                .all(|h| {
+                    let algo = h
+                        .prop("algo")
+                        .and_then(Property::as_str)
+                        .and_then(Algo::from_name);
+                    match (algo, h.prop("value")) {
+                        (Some(a), Some(v)) => a.digest(&[]).len() == v.value.len(),
+                        _ => false,
+                    }
+                })
+        })
+    })
 }
 
 fn add_hashes(rw: &mut FdtRw, timestamp: u32) -> Result<Result<(), NoSpace>> {
@@ -319,14 +362,19 @@ impl AutoFit {
         for n in names.iter().rev() {
             reversed.offset_of(&String::from_utf8_lossy(n));
         }
-        let blob = write_with(
-            &tree,
-            &mut reversed,
-            &WriteOptions {
-                free_space: 0,
-                last_comp_version: 2,
+        finish(
+            |free| {
+                write_with(
+                    &tree,
+                    &mut reversed.clone(),
+                    &WriteOptions {
+                        free_space: free,
+                        last_comp_version: 2,
+                    },
+                )
             },
-        );
-        finish(blob, opts)
+            false,
+            opts,
+        )
     }
 }
