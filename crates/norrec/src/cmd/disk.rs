@@ -184,7 +184,13 @@ fn partition(a: PartitionArgs, ui: &Ui) -> anyhow::Result<()> {
     let table = plan(&text, &name, len, ui)?;
     mbr::write_table(&mut disk.dev(), &table).with_context(what)?;
     if let Disk::Device(d) = &disk {
-        d.reread_partitions().with_context(what)?;
+        // The table is written either way; like sfdisk, only warn when the kernel keeps the old.
+        if let Err(e) = d.reread_partitions() {
+            ui.warn(format!(
+                "{}: the kernel still uses the old partition table ({e})",
+                what()
+            ));
+        }
     }
     report(&table, &a.image, len, ui)
 }
