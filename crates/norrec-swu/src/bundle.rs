@@ -44,6 +44,7 @@ pub struct SwuReader<R> {
     pending: Option<Header>,
     expected: Option<BTreeMap<String, Expectation>>,
     seen: BTreeSet<String>,
+    signed_ok: bool,
 }
 
 impl<R: Read> SwuReader<R> {
@@ -71,6 +72,7 @@ impl<R: Read> SwuReader<R> {
             pending,
             expected: None,
             seen: BTreeSet::new(),
+            signed_ok: false,
         })
     }
 
@@ -100,12 +102,16 @@ impl<R: Read> SwuReader<R> {
         self.signature.as_deref()
     }
 
-    /// Checks the signature of sw-description.
-    pub fn verify_signature(&self, trust: &Trust) -> Result<()> {
+    /// Checks the signature of sw-description. From then on every artifact must have a
+    /// `sha256` in the description (the signature covers the artifacts only through it), as
+    /// SWUpdate demands of signed bundles.
+    pub fn verify_signature(&mut self, trust: &Trust) -> Result<()> {
         let sig = self.signature.as_deref().ok_or_else(|| {
             Error::Signature(format!("bundle has no {SIGNATURE} (unsigned bundle)"))
         })?;
-        sign::verify(trust, &self.description, sig)
+        sign::verify(trust, &self.description, sig)?;
+        self.signed_ok = true;
+        Ok(())
     }
 
     fn text(&self) -> Result<&str> {
@@ -171,6 +177,17 @@ impl<R: Read> SwuReader<R> {
             .as_ref()
             .and_then(|m| m.get(&header.name))
             .cloned();
+        if self.signed_ok {
+            if let Some(exp) = expected.as_ref().filter(|e| e.sha256.is_none()) {
+                return Err(Error::Field {
+                    field: format!("{}.sha256", exp.origin),
+                    msg: format!(
+                        "missing for {:?}: in a signed bundle every artifact needs one",
+                        header.name
+                    ),
+                });
+            }
+        }
         let referenced = self
             .expected
             .as_ref()

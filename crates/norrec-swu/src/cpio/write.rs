@@ -37,6 +37,18 @@ impl<W: Write> CpioWriter<W> {
     }
 
     fn header(&mut self, name: &str, mode: u32, nlink: u32, size: u32, check: u32) -> Result<()> {
+        self.header_rdev(name, mode, nlink, size, check, (0, 0))
+    }
+
+    fn header_rdev(
+        &mut self,
+        name: &str,
+        mode: u32,
+        nlink: u32,
+        size: u32,
+        check: u32,
+        rdev: (u32, u32),
+    ) -> Result<()> {
         let namesize = name.len() + 1;
         let mut h = String::with_capacity(HEADER_LEN);
         h.push_str(std::str::from_utf8(self.format.magic()).unwrap_or("070701"));
@@ -50,8 +62,8 @@ impl<W: Write> CpioWriter<W> {
             size,
             0,
             0,
-            0,
-            0,
+            rdev.0,
+            rdev.1,
             namesize as u32,
             check,
         ] {
@@ -115,6 +127,37 @@ impl<W: Write> CpioWriter<W> {
             });
         }
         self.put(&[0u8; 3][..pad4(size) as usize])
+    }
+
+    /// Adds an entry with an explicit `mode` (file type and permission bits, as in `st_mode`) and
+    /// device numbers: an executable (`0o100755`), a directory (`0o040755`, no data), a
+    /// character device (`0o020600`, `rdev = (5, 1)` for `/dev/console`). An initramfs needs these;
+    /// the kernel creates nothing on its own, not even parent directories.
+    pub fn add_entry(
+        &mut self,
+        name: &str,
+        mode: u32,
+        rdev: (u32, u32),
+        data: &[u8],
+    ) -> Result<()> {
+        check_name(name).map_err(|why| Error::UnsafeName {
+            name: name.into(),
+            offset: self.written,
+            why,
+        })?;
+        let size = u32::try_from(data.len()).map_err(|_| Error::TooLarge {
+            name: name.into(),
+            size: data.len() as u64,
+        })?;
+        let check = match self.format {
+            Format::Crc => sum32(0, data),
+            Format::Newc => 0,
+        };
+        let nlink = if mode & 0o170000 == 0o040000 { 2 } else { 1 };
+        self.ino += 1;
+        self.header_rdev(name, mode, nlink, size, check, rdev)?;
+        self.put(data)?;
+        self.put(&[0u8; 3][..pad4(data.len() as u64) as usize])
     }
 
     /// Writes the trailer and returns the output.
