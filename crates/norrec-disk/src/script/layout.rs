@@ -14,11 +14,15 @@
 //!   Quirk kept: such a size smaller than one grain gets one extra sector (`size=1000K` gives
 //!   2001 sectors), because libfdisk skips both the alignment and the usual "- 1" there.
 //! - An empty size takes the rest of the free range, unaligned (the disk's last sector).
+//! - A line without a partition number is refused when there is no grain's worth of room before
+//!   a partition or after the one in the highest used slot.
 //!
 //! Where norrec is stricter than sfdisk (sfdisk silently ignores or repairs): a fifth partition
-//! line, a logical/extended partition, an explicit start inside another partition, and a
-//! partition that does not fit are errors naming the line; the whole table is computed before
-//! anything is written.
+//! line, a logical/extended partition, an explicit start inside another partition (sfdisk moves
+//! it past that partition when no size is given), and a partition that does not fit are errors
+//! naming the line. (sfdisk 2.38 refuses a size that does not fit after an explicit start, but
+//! without a start it writes an empty entry and goes on with the next line, exit status 0.)
+//! The whole table is computed before anything is written.
 
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
@@ -166,7 +170,17 @@ fn fail(pa: &ScriptPartition, partno: usize, msg: impl Into<String>) -> DiskErro
 
 /// Places one partition in slot `n`; returns (start, last sector).
 fn place(ctx: &mut Ctx, used: &Used, pa: &ScriptPartition, n: usize) -> Result<(u64, u64)> {
-    let nospace = || fail(pa, n, "no free sectors available");
+    let nospace = || match pa.size {
+        Size::Sectors { sectors, .. } => fail(
+            pa,
+            n,
+            format!(
+                "no free space for {sectors} sectors (the disk has {})",
+                ctx.last_lba + 1
+            ),
+        ),
+        Size::Default => fail(pa, n, "no free sectors available"),
+    };
     let last = ctx.last_lba;
     let mut limit = last_free_in_range(used, ctx.first_lba, last).ok_or_else(nospace)?;
     if let Some(s) = pa.start {
@@ -275,7 +289,7 @@ fn place(ctx: &mut Ctx, used: &Used, pa: &ScriptPartition, n: usize) -> Result<(
         match pa.size {
             Size::Default => limit,
             Size::Sectors { sectors, explicit } => {
-                let mut s = start + sectors;
+                let mut s = start.saturating_add(sectors);
                 isrel = !explicit;
                 if (!isrel || ctx.grain == 1) && s > start {
                     s -= 1;
@@ -296,6 +310,22 @@ fn place(ctx: &mut Ctx, used: &Used, pa: &ScriptPartition, n: usize) -> Result<(
         stop = stop.min(limit);
     }
     Ok((start, stop))
+}
+
+/// libfdisk's check before a line without a partition number: is there a grain's worth of room
+/// before a partition, or after the partition in the highest used slot? (Slot order, not disk
+/// order, as libfdisk does.)
+fn primary_space_left(ctx: &Ctx, used: &Used, total: u64) -> bool {
+    let g = ctx.grain;
+    let mut first = ctx.first_lba;
+    let mut free = false;
+    for &(s, e) in used.iter().flatten() {
+        if first + g <= s {
+            free = true;
+        }
+        first = e + 1;
+    }
+    free || first + g - 1 < total
 }
 
 /// A disk identifier when the script gives none (sfdisk also picks a random one).
@@ -347,6 +377,9 @@ pub fn layout(script: &Script, disk_bytes: u64) -> Result<DosTable> {
                         .into(),
                 })?,
         };
+        if pa.partno.is_none() && !primary_space_left(&ctx, &used, total) {
+            return Err(fail(pa, n, "all space for primary partitions is in use"));
+        }
         let ptype = pa.ptype.unwrap_or(0x83);
         if is_extended(ptype) {
             return Err(fail(

@@ -78,19 +78,19 @@ fn next_token<'a>(s: &mut &'a str) -> Option<&'a str> {
     if t.is_empty() {
         return None;
     }
-    let (tok, rest) = if let Some(q) = t.strip_prefix('"') {
+    let (tok, after) = if let Some(q) = t.strip_prefix('"') {
         let end = q.find('"')?;
         (&q[..end], &q[end + 1..])
     } else {
         let end = t.find([' ', '\t', ',', ';', '"']).unwrap_or(t.len());
         (&t[..end], &t[end..])
     };
-    let mut rest = skip_blank(rest);
-    let mut terminated = rest.len() < t.len() - tok.len() || rest.is_empty();
-    if let Some(r) = rest.strip_prefix([',', ';']) {
-        rest = r;
-        terminated = true;
-    }
+    let rest = skip_blank(after);
+    let blank = rest.len() < after.len();
+    let (rest, terminated) = match rest.strip_prefix([',', ';']) {
+        Some(r) => (r, true),
+        None => (rest, blank || rest.is_empty()),
+    };
     if !terminated {
         return None;
     }
@@ -165,9 +165,6 @@ fn parse_size(line: usize, s: &mut &str) -> Result<Size> {
     } else {
         (n.value, true)
     };
-    if sectors == 0 {
-        return Err(err(line, format!("size: '{tok}' is less than one sector")));
-    }
     Ok(Size::Sectors { sectors, explicit })
 }
 
@@ -357,11 +354,13 @@ fn parse_header(script: &mut Script, line: usize, s: &str) -> Result<()> {
         }
         "grain" => {
             let g = size::parse(value)
-                .filter(|n| n.value >= SECTOR_SIZE && n.value % SECTOR_SIZE == 0)
+                .filter(|n| {
+                    n.value >= SECTOR_SIZE && n.value % SECTOR_SIZE == 0 && n.value <= 1 << 32
+                })
                 .ok_or_else(|| {
                     err(
                         line,
-                        format!("grain: '{value}' is not a multiple of 512 bytes"),
+                        format!("grain: '{value}' is not a multiple of 512 bytes up to 4 GiB"),
                     )
                 })?;
             script.grain = Some(g.value);
@@ -386,10 +385,22 @@ pub fn parse(text: &str) -> Result<Script> {
         }
         if script.partitions.is_empty() && is_header_line(s) {
             parse_header(&mut script, line, s)?;
-        } else if s.contains('=') {
-            script.partitions.push(parse_named(line, s)?);
         } else {
-            script.partitions.push(parse_positional(line, s)?);
+            let pa = if s.contains('=') {
+                parse_named(line, s)?
+            } else {
+                parse_positional(line, s)?
+            };
+            match (pa.start, pa.size) {
+                // An empty slot in old sfdisk dumps: sfdisk skips it too.
+                (Some(0), Size::Sectors { sectors: 0, .. }) => script
+                    .warnings
+                    .push(format!("line {line}: start=0 size=0: empty entry, ignored")),
+                (_, Size::Sectors { sectors: 0, .. }) => {
+                    return Err(err(line, "size: less than one sector"));
+                }
+                _ => script.partitions.push(pa),
+            }
         }
     }
     Ok(script)
@@ -495,10 +506,13 @@ mod tests {
             ("label-id: foo\n", "label-id"),
             ("foo=3\n", "line 1: unknown field 'foo=3'"),
             ("start=10, uuid=x\n", "GPT"),
-            ("size=0\n", "less than one sector"),
+            ("size=0\n", "line 1: size: less than one sector"),
             ("start=12Q\n", "start: '12Q'"),
             ("size=-5\n", "negative"),
             ("type=zz\n", "unknown partition type 'zz'"),
+            ("type=\"c\n", "type: missing or unterminated"),
+            ("start=10\"x\"\n", "start: missing or unterminated"),
+            ("grain: 8G\n", "grain"),
         ] {
             let e = parse(bad).unwrap_err().to_string();
             assert!(e.contains(needle), "{bad:?}: {e}");
