@@ -598,10 +598,13 @@ impl Description {
     }
 
     /// Checks a hardware revision against `hardware-compatibility` (exact string, or `#RE:`
-    /// regular expression). An empty list accepts anything.
+    /// regular expression). A description without the list is refused, as SWUpdate built with
+    /// hardware compatibility (Debian's) refuses it ("HW compatibility not found").
     pub fn check_hardware(&self, revision: &str) -> Result<()> {
         if self.hardware_compatibility.is_empty() {
-            return Ok(());
+            return Err(Error::Hardware(format!(
+                "revision {revision:?} given but sw-description has no hardware-compatibility"
+            )));
         }
         for entry in &self.hardware_compatibility {
             if let Some(re) = entry.strip_prefix("#RE:") {

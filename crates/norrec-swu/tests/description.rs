@@ -129,6 +129,10 @@ fn hardware_compatibility_exact_and_regex() {
     );
     // "\." is kept as a backslash-dot, so 2x4 does not match
     assert!(d.check_hardware("2x4").is_err());
+    // no list at all: refused, as Debian's swupdate does
+    let flat = both("flat", &Selection::default());
+    let e = flat.check_hardware("1.0").unwrap_err().to_string();
+    assert!(e.contains("no hardware-compatibility"), "{e}");
 }
 
 #[test]

@@ -612,3 +612,63 @@ fn flate2_free_gunzip(gz: &[u8]) -> std::io::Cursor<Vec<u8>> {
     writer.join().unwrap().unwrap();
     std::io::Cursor::new(out.stdout)
 }
+
+#[test]
+fn json_description_installs_with_real_swupdate() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(pki) = pki(dir.path()) else { return };
+    let Some(swupdate) = tool("swupdate") else {
+        return;
+    };
+    let inp = inputs(dir.path());
+    let dev = dir.path().join("dev");
+    std::fs::create_dir_all(&dev).unwrap();
+    std::fs::write(dev.join("mmcblk0"), vec![0u8; 1 << 20]).unwrap();
+    std::fs::write(dev.join("mmcblk0p2"), b"").unwrap();
+    let d = dev.display();
+    // the JSON form of sw-description, with a set/mode tree; sha256 filled by norrec
+    let json = format!(
+        r##"{{ "software": {{
+  "version": "1.2.3",
+  "hardware-compatibility": ["#RE:^1\\.[0-9]$"],
+  "stable": {{ "main": {{
+    "images": [
+      {{ "filename": "u-boot-sunxi-with-spl.bin", "type": "raw", "device": "{d}/mmcblk0", "offset": "8K" }},
+      {{ "filename": "rootfs.ext4.gz", "type": "raw", "device": "{d}/mmcblk0p2", "compressed": "zlib" }}
+    ]
+  }} }}
+}} }}
+"##
+    );
+    let desc = dir.path().join("sw-description.json");
+    std::fs::write(&desc, json).unwrap();
+    let swu = dir.path().join("json.swu");
+    ok(&[
+        "swu",
+        "build",
+        s(&desc),
+        "-a",
+        s(&inp.dir),
+        "--compress",
+        "zlib",
+        "--sign",
+        "cms",
+        "--key",
+        s(&pki.key),
+        "--cert",
+        s(&pki.cert),
+        "-o",
+        s(&swu),
+    ]);
+    swupdate_install(
+        &swupdate,
+        &swu,
+        &pki.cert,
+        "cubieboard:1.5",
+        "stable,main",
+        &dir.path().join("tmp"),
+    );
+    let card = std::fs::read(dev.join("mmcblk0")).unwrap();
+    assert_eq!(&card[8192..8192 + inp.spl.len()], &inp.spl[..]);
+    assert_eq!(std::fs::read(dev.join("mmcblk0p2")).unwrap(), inp.rootfs);
+}
