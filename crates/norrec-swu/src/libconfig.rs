@@ -18,6 +18,7 @@ pub fn parse(text: &str) -> Result<Value> {
         s: text.as_bytes(),
         pos: 0,
         fills: Vec::new(),
+        depth: 0,
     };
     let members = p.settings(None)?;
     Ok(Value::Group(members))
@@ -30,15 +31,20 @@ pub fn missing_sha256(text: &str) -> Result<Vec<(usize, String)>> {
         s: text.as_bytes(),
         pos: 0,
         fills: Vec::new(),
+        depth: 0,
     };
     p.settings(None)?;
     Ok(p.fills)
 }
 
+/// How deep groups, lists and arrays may nest (SWUpdate's trees are a handful of levels).
+const MAX_DEPTH: usize = 64;
+
 struct Parser<'a> {
     s: &'a [u8],
     pos: usize,
     fills: Vec<(usize, String)>,
+    depth: usize,
 }
 
 fn is_name_start(b: u8) -> bool {
@@ -185,6 +191,23 @@ impl Parser<'_> {
 
     fn value(&mut self) -> Result<Value> {
         self.ws()?;
+        if matches!(self.peek(), Some(b'{' | b'(' | b'[')) {
+            if self.depth >= MAX_DEPTH {
+                return self.err(format!("nested deeper than {MAX_DEPTH} levels"));
+            }
+            self.depth += 1;
+            let v = self.compound();
+            self.depth -= 1;
+            return v;
+        }
+        match self.peek() {
+            Some(b'"') => self.string(),
+            Some(_) => self.scalar(),
+            None => self.err("value expected, found end of input"),
+        }
+    }
+
+    fn compound(&mut self) -> Result<Value> {
         match self.peek() {
             Some(b'{') => {
                 self.pos += 1;
@@ -194,7 +217,7 @@ impl Parser<'_> {
                 self.pos += 1;
                 Ok(Value::List(self.elements(b')', false)?))
             }
-            Some(b'[') => {
+            _ => {
                 self.pos += 1;
                 let start = self.pos;
                 let items = self.elements(b']', true)?;
@@ -210,9 +233,6 @@ impl Parser<'_> {
                 }
                 Ok(Value::Array(items))
             }
-            Some(b'"') => self.string(),
-            Some(_) => self.scalar(),
-            None => self.err("value expected, found end of input"),
         }
     }
 
@@ -433,5 +453,8 @@ mod tests {
         assert!(parse("a = 1; a = 2;").is_err());
         assert!(parse("a = 0xZZ;").is_err());
         assert!(parse("@include \"x\"").is_err());
+        let deep = format!("a = {}1{};", "(".repeat(100), ")".repeat(100));
+        let e = parse(&deep).unwrap_err().to_string();
+        assert!(e.contains("nested deeper than 64"), "{e}");
     }
 }
