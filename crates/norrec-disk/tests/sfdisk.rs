@@ -263,3 +263,68 @@ fn keeps_boot_code_like_sfdisk() {
     };
     assert_eq!(head(&a), head(&b));
 }
+
+/// Runs `prepare` on a 64 MiB image and copies it, then sfdisk on one and norrec on the other;
+/// returns (sfdisk's image, norrec's image, norrec's result).
+fn over_existing(
+    sf: &Path,
+    dir: &Path,
+    prepare: impl Fn(&Path),
+    script_text: &str,
+) -> (Vec<u8>, Vec<u8>, norrec_disk::Result<norrec_disk::DosTable>) {
+    let (a, b) = (dir.join("a.img"), dir.join("b.img"));
+    blank_image(&a, 64 << 20);
+    prepare(&a);
+    std::fs::copy(&a, &b).unwrap();
+    let (ok, err) = run_sfdisk(sf, &a, script_text);
+    assert!(ok, "sfdisk refused {script_text:?}: {err}");
+    let res = script::apply(&mut ImageFile::open(&b).unwrap(), script_text);
+    (std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap(), res)
+}
+
+#[test]
+fn over_a_whole_disk_vfat_like_sfdisk() {
+    let Some(sf) = sfdisk() else { return };
+    let Some(mkfs) = norrec_testutil::tool("mkfs.vfat") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b, res) = over_existing(
+        &sf,
+        dir.path(),
+        |p| {
+            norrec_testutil::run_ok(&mkfs, [p]);
+        },
+        "label-id: 0x5eed\n,,c\n",
+    );
+    res.unwrap();
+    // sfdisk warns about the vfat signature and keeps it; so does norrec: same bytes everywhere.
+    assert!(a == b, "images differ");
+}
+
+#[test]
+fn over_a_gpt_like_sfdisk() {
+    let Some(sf) = sfdisk() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let make_gpt = |p: &Path| assert!(run_sfdisk(&sf, p, "label: gpt\n,10M\n,\n").0);
+    // With `label: dos`, sfdisk zeroes the two "EFI PART" signatures and writes the MBR.
+    let (a, b, res) = over_existing(
+        &sf,
+        dir.path(),
+        make_gpt,
+        "label: dos\nlabel-id: 0x6\n,,c\n",
+    );
+    res.unwrap();
+    assert_eq!(&a[512..520], &[0; 8]);
+    assert!(a == b, "images differ");
+    // Without `label:`, sfdisk would write a new GPT; norrec refuses and writes nothing.
+    let img = dir.path().join("c.img");
+    blank_image(&img, 64 << 20);
+    make_gpt(&img);
+    let before = std::fs::read(&img).unwrap();
+    let e = script::apply(&mut ImageFile::open(&img).unwrap(), ",,c\n")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("add 'label: dos'"), "{e}");
+    assert!(std::fs::read(&img).unwrap() == before);
+}

@@ -160,7 +160,9 @@ impl<'a> BootSector<'a> {
             + self.root_dir_sectors()
     }
     pub fn clusters(&self) -> u32 {
-        (self.total_sectors().saturating_sub(self.first_data_sector()))
+        (self
+            .total_sectors()
+            .saturating_sub(self.first_data_sector()))
             / u32::from(self.sectors_per_cluster())
     }
     /// The type by cluster count, as drivers decide it.

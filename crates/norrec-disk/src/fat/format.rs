@@ -259,7 +259,12 @@ mod tests {
         assert_eq!(&dev.data[..512], &dev.data[6 * 512..7 * 512]); // backup at sector 6
         assert_eq!(&dev.data[512..516], b"RRaA"); // FSInfo at sector 1
         let fat = usize::from(p.reserved_sectors) * 512;
-        assert_eq!(&dev.data[fat..fat + 12], &[0xf8, 0xff, 0xff, 0x0f, 0xff, 0xff, 0xff, 0x0f, 0xf8, 0xff, 0xff, 0x0f]);
+        assert_eq!(
+            &dev.data[fat..fat + 12],
+            &[
+                0xf8, 0xff, 0xff, 0x0f, 0xff, 0xff, 0xff, 0x0f, 0xf8, 0xff, 0xff, 0x0f
+            ]
+        );
         assert!(label_bytes("a.b").is_err());
         assert!(label_bytes("twelve chars").is_err());
     }

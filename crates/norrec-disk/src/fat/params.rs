@@ -276,9 +276,9 @@ pub fn choose(bytes: u64, choice: Choice) -> Result<Params> {
             FatType::Fat16 => format!(
                 "{size}: no cluster size gives FAT16 its {MIN_CLUST_16}..={MAX_CLUST_16} clusters (too small or too large for FAT16)"
             ),
-            FatType::Fat32 => format!(
-                "{size}: too small for FAT32, which needs at least {MIN_CLUST_32} clusters"
-            ),
+            FatType::Fat32 => {
+                format!("{size}: too small for FAT32, which needs at least {MIN_CLUST_32} clusters")
+            }
         };
         return Err(too_small(why));
     }
@@ -327,8 +327,28 @@ mod tests {
             (16 * MIB, FatType::Fat16, 32768, 4, 4, 32, 8167, 2, 32),
             (40 * MIB, FatType::Fat16, 81920, 4, 4, 80, 20431, 8, 32),
             (256 * MIB, FatType::Fat16, 524_288, 8, 8, 256, 65467, 16, 32),
-            (1024 * MIB, FatType::Fat32, 2_097_144, 8, 32, 2048, 261_627, 64, 63),
-            (2048 * MIB, FatType::Fat32, 4_194_288, 8, 32, 4088, 523_260, 128, 63),
+            (
+                1024 * MIB,
+                FatType::Fat32,
+                2_097_144,
+                8,
+                32,
+                2048,
+                261_627,
+                64,
+                63,
+            ),
+            (
+                2048 * MIB,
+                FatType::Fat32,
+                4_194_288,
+                8,
+                32,
+                4088,
+                523_260,
+                128,
+                63,
+            ),
         ];
         for (size, ft, sectors, spc, rsv, fats, clusters, heads, spt) in cases {
             let p = choose(size, Choice::default()).unwrap();

@@ -80,7 +80,35 @@ pub fn read_table(dev: &mut impl BlockDevice) -> Result<DosTable> {
     read::Mbr::parse(&sector)?.table()
 }
 
+/// The signature of a GPT header, at the start of LBA 1 and of the disk's last LBA (backup).
+pub const GPT_SIGNATURE: &[u8; 8] = b"EFI PART";
+
+/// Byte offsets of the GPT header signatures found on `dev` (primary at LBA 1, backup at the
+/// last LBA).
+pub fn gpt_signatures(dev: &mut impl BlockDevice) -> Result<Vec<u64>> {
+    let sectors = dev.len() / SECTOR as u64;
+    let mut found = Vec::new();
+    let mut candidates = vec![1];
+    if sectors > 2 {
+        candidates.push(sectors - 1);
+    }
+    for lba in candidates {
+        if lba >= sectors {
+            continue;
+        }
+        let mut sig = [0u8; 8];
+        dev.read_at(lba * SECTOR as u64, &mut sig)?;
+        if &sig == GPT_SIGNATURE {
+            found.push(lba * SECTOR as u64);
+        }
+    }
+    Ok(found)
+}
+
 /// Writes `table` into sector 0 of `dev`, keeping the boot code (bytes 0..440), and flushes.
+///
+/// A GPT on the disk is retired the way sfdisk does it when it writes an MBR over one: the
+/// 8-byte `EFI PART` signatures of the primary and backup headers are zeroed, nothing else.
 pub fn write_table(dev: &mut impl BlockDevice, table: &DosTable) -> Result<()> {
     if dev.len() < SECTOR as u64 {
         return Err(DiskError::Mbr(format!(
@@ -91,6 +119,9 @@ pub fn write_table(dev: &mut impl BlockDevice, table: &DosTable) -> Result<()> {
     let mut sector = [0u8; SECTOR];
     dev.read_at(0, &mut sector)?;
     write::encode(table, &mut sector)?;
+    for offset in gpt_signatures(dev)? {
+        dev.write_at(offset, &[0; 8])?;
+    }
     dev.write_at(0, &sector)?;
     dev.flush()
 }

@@ -50,6 +50,9 @@ pub struct ScriptPartition {
 /// A parsed script.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Script {
+    /// Whether a `label:` header was given (it can only be `dos`). Without one, sfdisk keeps
+    /// the disk's current kind of table.
+    pub label_given: bool,
     /// `label-id:`.
     pub label_id: Option<u32>,
     /// `grain:` in bytes.
@@ -314,7 +317,7 @@ fn parse_header(script: &mut Script, line: usize, s: &str) -> Result<()> {
     }
     match name {
         "label" => match value {
-            "dos" => {}
+            "dos" => script.label_given = true,
             "gpt" | "sun" | "sgi" | "bsd" => {
                 return Err(err(
                     line,
