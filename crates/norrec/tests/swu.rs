@@ -594,6 +594,31 @@ fn swugenerator_bundles_list_verify_extract() {
         verified.contains("3 artifacts, signature verified"),
         "{verified}"
     );
+    let listed = ok(&["swu", "list", s(&newc), "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&listed).unwrap();
+    assert_eq!(v["format"], "newc");
+    assert_eq!(v["entries"].as_array().unwrap().len(), 5);
+    let nx = dir.path().join("nx");
+    ok(&[
+        "swu",
+        "extract",
+        s(&newc),
+        "-o",
+        s(&nx),
+        "--cert",
+        s(&pki.cert),
+    ]);
+    for name in [
+        "sw-description",
+        "sw-description.sig",
+        "u-boot-sunxi-with-spl.bin",
+    ] {
+        assert_eq!(
+            std::fs::read(nx.join(name)).unwrap(),
+            std::fs::read(x.join(name)).unwrap(),
+            "{name}"
+        );
+    }
 }
 
 /// gunzip through the system's gzip (keeps this test crate free of extra dependencies).
