@@ -33,6 +33,18 @@ pub enum DiskError {
     /// A sector 0 that is not a usable MBR.
     #[error("MBR: {0}")]
     Mbr(String),
+    /// A partition that holds no FAT file system (the field that says so is named).
+    #[error("no FAT file system: {0}")]
+    NotFat(String),
+    /// A FAT that cannot be made with the size, type or options asked for.
+    #[error("cannot format FAT: {0}")]
+    FatFormat(String),
+    /// A path inside a FAT that does not exist or is of the wrong kind.
+    #[error("{path}: {msg}")]
+    FatPath { path: String, msg: String },
+    /// Not enough free space in the FAT for a copy (checked before anything is written).
+    #[error("not enough space: {needed} bytes needed, {free} bytes free")]
+    NoSpace { needed: u64, free: u64 },
 }
 
 impl DiskError {

@@ -19,11 +19,15 @@
 //! this machine and by the interop tests in `tests/`, which run the real tool on what norrec
 //! wrote and norrec on what sfdisk wrote.
 //!
-//! Not here (yet): GPT, logical partitions in an extended partition (refused clearly), FAT and
-//! ext4.
+//! - [`fat`]: FAT12/16/32 on a partition window without mounting: formatted as `mkfs.vfat` 4.2
+//!   formats (hand-written formatter), files and trees copied in and out and listed through the
+//!   `fatfs` crate behind a write-back cache (see [`fat`] for what norrec works around).
+//!
+//! Not here (yet): GPT, logical partitions in an extended partition (refused clearly), ext4.
 
 pub mod block;
 pub mod error;
+pub mod fat;
 pub mod image;
 pub mod mbr;
 pub mod platform;

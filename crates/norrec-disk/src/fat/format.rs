@@ -47,7 +47,7 @@ pub fn label_bytes(label: &str) -> Result<[u8; 11]> {
     }
     if let Some(c) = up
         .bytes()
-        .find(|&c| c < 0x20 || c >= 0x7f || b"*?.,;:/\\|+=<>[]\"".contains(&c))
+        .find(|&c| !(0x20..0x7f).contains(&c) || b"*?.,;:/\\|+=<>[]\"".contains(&c))
     {
         return Err(bad(&format!("character {:?} is not allowed", c as char)));
     }

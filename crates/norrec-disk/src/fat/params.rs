@@ -208,8 +208,8 @@ pub fn choose(bytes: u64, choice: Choice) -> Result<Params> {
     let nf: u64 = 2;
     let root_entries0: u64 = 512;
     let root_dir_sectors = (root_entries0 * 32).div_ceil(ss);
-    let (mut c12, mut c16, mut c32) = (0u64, 0u64, 0u64);
-    let (mut f12, mut f16, mut f32) = (0u64, 0u64, 0u64);
+    let (mut c12, mut c16, mut c32): (u64, u64, u64);
+    let (mut f12, mut f16, mut f32): (u64, u64, u64);
     loop {
         let fatdata32 = num_sectors.saturating_sub(align(reserved0, cluster, aligned));
         let fatdata1216 = fatdata32.saturating_sub(align(root_dir_sectors, cluster, aligned));
@@ -368,8 +368,20 @@ mod tests {
             fat_type: Some(FatType::Fat32),
             ..Choice::default()
         };
-        let e = choose(40 * MIB, fat32).unwrap_err().to_string();
+        // mkfs.vfat -F 32 warns and writes 64496 clusters here; norrec refuses.
+        let e = choose(32 * MIB, fat32).unwrap_err().to_string();
         assert!(e.contains("too small for FAT32"), "{e}");
+        // mkfs.vfat -F 32 on 40 MiB: 1 sector per cluster, FAT 630 sectors, 80628 clusters.
+        let p = choose(40 * MIB, fat32).unwrap();
+        assert_eq!(
+            (
+                p.sectors_per_cluster,
+                p.fat_sectors,
+                p.clusters,
+                p.reserved_sectors
+            ),
+            (1, 630, 80628, 32)
+        );
         let fat12 = Choice {
             fat_type: Some(FatType::Fat12),
             ..Choice::default()

@@ -1,0 +1,286 @@
+//! [`CachedIo`]: a [`BlockDevice`] (usually a partition window) as the `Read + Write + Seek`
+//! stream `fatfs` works on, with a bounded write-back cache of 4 KiB blocks.
+//!
+//! Why a cache: `fatfs` reads and writes FAT entries a few bytes at a time and file data one
+//! cluster per call. Through the cache, FAT updates become memory operations and the clusters
+//! of a file, allocated one after the other, leave as a few large writes (consecutive dirty
+//! blocks are merged). Memory stays bounded ([`CACHE_BYTES`]): when full, dirty blocks are
+//! written out and the cache is emptied. Nothing reaches the device before [`CachedIo::sync`]
+//! or a full cache, so a caller that fails early (before any flush) leaves the device as it was.
+
+use std::collections::BTreeMap;
+use std::io::{self, Read, Seek, SeekFrom, Write};
+
+use crate::block::BlockDevice;
+use crate::error::Result;
+
+/// Cache block size.
+pub const BLOCK: u64 = 4096;
+/// Most bytes the cache holds before it writes out and starts again.
+pub const CACHE_BYTES: usize = 16 << 20;
+/// Blocks read at once on a miss.
+const READ_AHEAD: u64 = 16;
+/// Largest single write when merging dirty blocks.
+const MERGE_BYTES: usize = 4 << 20;
+
+#[derive(Debug)]
+struct Block {
+    data: Box<[u8]>,
+    dirty: bool,
+}
+
+/// A block device seen as a seekable byte stream through a write-back cache.
+#[derive(Debug)]
+pub struct CachedIo<D: BlockDevice> {
+    dev: D,
+    len: u64,
+    pos: u64,
+    blocks: BTreeMap<u64, Block>,
+    cached_bytes: usize,
+}
+
+fn to_io(e: crate::error::DiskError) -> io::Error {
+    io::Error::other(e)
+}
+
+impl<D: BlockDevice> CachedIo<D> {
+    /// Wraps `dev`; the stream starts at position 0.
+    pub fn new(dev: D) -> Self {
+        let len = dev.len();
+        CachedIo {
+            dev,
+            len,
+            pos: 0,
+            blocks: BTreeMap::new(),
+            cached_bytes: 0,
+        }
+    }
+
+    /// The device (unflushed writes are still in the cache).
+    pub fn get_mut(&mut self) -> &mut D {
+        &mut self.dev
+    }
+
+    /// Writes every dirty block out (merged into large writes) and flushes the device.
+    pub fn sync(&mut self) -> Result<()> {
+        self.write_back()?;
+        self.dev.flush()
+    }
+
+    /// Forgets every unwritten change.
+    pub fn discard_changes(&mut self) {
+        self.blocks.clear();
+        self.cached_bytes = 0;
+    }
+
+    /// Writes out the cache and gives the device back.
+    pub fn into_inner(mut self) -> Result<D> {
+        self.sync()?;
+        Ok(self.dev)
+    }
+
+    fn block_len(&self, idx: u64) -> usize {
+        (self.len - idx * BLOCK).min(BLOCK) as usize
+    }
+
+    fn write_back(&mut self) -> Result<()> {
+        let mut run: Vec<u8> = Vec::new();
+        let mut run_start = 0u64;
+        let mut next = u64::MAX;
+        for (&idx, b) in self.blocks.iter_mut() {
+            if !b.dirty {
+                continue;
+            }
+            if idx != next || run.len() + b.data.len() > MERGE_BYTES {
+                if !run.is_empty() {
+                    self.dev.write_at(run_start * BLOCK, &run)?;
+                    run.clear();
+                }
+                run_start = idx;
+            }
+            run.extend_from_slice(&b.data);
+            b.dirty = false;
+            next = idx + 1;
+        }
+        if !run.is_empty() {
+            self.dev.write_at(run_start * BLOCK, &run)?;
+        }
+        Ok(())
+    }
+
+    fn make_room(&mut self) -> Result<()> {
+        if self.cached_bytes >= CACHE_BYTES {
+            self.write_back()?;
+            self.blocks.clear();
+            self.cached_bytes = 0;
+        }
+        Ok(())
+    }
+
+    /// Loads block `idx` (and a few after it that are not cached) from the device.
+    fn load(&mut self, idx: u64) -> Result<()> {
+        self.make_room()?;
+        let last = self.len.div_ceil(BLOCK);
+        let mut n = 1;
+        while n < READ_AHEAD && idx + n < last && !self.blocks.contains_key(&(idx + n)) {
+            n += 1;
+        }
+        let start = idx * BLOCK;
+        let end = ((idx + n) * BLOCK).min(self.len);
+        let mut buf = vec![0u8; (end - start) as usize];
+        self.dev.read_at(start, &mut buf)?;
+        for (i, chunk) in buf.chunks(BLOCK as usize).enumerate() {
+            self.cached_bytes += chunk.len();
+            self.blocks.insert(
+                idx + i as u64,
+                Block {
+                    data: chunk.into(),
+                    dirty: false,
+                },
+            );
+        }
+        Ok(())
+    }
+
+    fn read_inner(&mut self, buf: &mut [u8]) -> Result<usize> {
+        let avail = self.len.saturating_sub(self.pos);
+        let n = (buf.len() as u64).min(avail) as usize;
+        let mut done = 0;
+        while done < n {
+            let idx = self.pos / BLOCK;
+            let off = (self.pos % BLOCK) as usize;
+            if !self.blocks.contains_key(&idx) {
+                self.load(idx)?;
+            }
+            let b = &self.blocks[&idx];
+            let k = (b.data.len() - off).min(n - done);
+            buf[done..done + k].copy_from_slice(&b.data[off..off + k]);
+            done += k;
+            self.pos += k as u64;
+        }
+        Ok(n)
+    }
+
+    fn write_inner(&mut self, buf: &[u8]) -> Result<usize> {
+        let avail = self.len.saturating_sub(self.pos);
+        if (buf.len() as u64) > avail {
+            return Err(crate::error::DiskError::OutOfBounds {
+                what: "write",
+                offset: self.pos,
+                end: self.pos + buf.len() as u64,
+                len: self.len,
+            });
+        }
+        let mut done = 0;
+        while done < buf.len() {
+            let idx = self.pos / BLOCK;
+            let off = (self.pos % BLOCK) as usize;
+            let blen = self.block_len(idx);
+            let k = (blen - off).min(buf.len() - done);
+            if !self.blocks.contains_key(&idx) {
+                if off == 0 && k == blen {
+                    self.make_room()?;
+                    self.cached_bytes += blen;
+                    self.blocks.insert(
+                        idx,
+                        Block {
+                            data: buf[done..done + k].into(),
+                            dirty: true,
+                        },
+                    );
+                    done += k;
+                    self.pos += k as u64;
+                    continue;
+                }
+                self.load(idx)?;
+            }
+            let b = self.blocks.get_mut(&idx).expect("block just loaded");
+            b.data[off..off + k].copy_from_slice(&buf[done..done + k]);
+            b.dirty = true;
+            done += k;
+            self.pos += k as u64;
+        }
+        Ok(buf.len())
+    }
+}
+
+impl<D: BlockDevice> Read for CachedIo<D> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.read_inner(buf).map_err(to_io)
+    }
+}
+
+impl<D: BlockDevice> Write for CachedIo<D> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.write_inner(buf).map_err(to_io)
+    }
+    /// Does not write the cache out (fatfs flushes often); [`CachedIo::sync`] does.
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<D: BlockDevice> Seek for CachedIo<D> {
+    fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
+        let new = match to {
+            SeekFrom::Start(n) => Some(n),
+            SeekFrom::End(d) => self.len.checked_add_signed(d),
+            SeekFrom::Current(d) => self.pos.checked_add_signed(d),
+        };
+        match new {
+            Some(n) => {
+                self.pos = n;
+                Ok(n)
+            }
+            None => Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "seek before the start of the device",
+            )),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::block::MemDevice;
+
+    #[test]
+    fn reads_see_writes_and_sync_merges() {
+        let mut mem = MemDevice {
+            data: (0..3 * BLOCK as usize + 100).map(|i| i as u8).collect(),
+        };
+        let orig = mem.data.clone();
+        {
+            let mut io = CachedIo::new(&mut mem);
+            io.seek(SeekFrom::Start(4090)).unwrap();
+            io.write_all(&[0xaa; 20]).unwrap(); // straddles blocks 0 and 1
+            io.seek(SeekFrom::Start(4085)).unwrap();
+            let mut b = [0u8; 30];
+            io.read_exact(&mut b).unwrap();
+            assert_eq!(&b[..5], &orig[4085..4090]);
+            assert_eq!(&b[5..25], &[0xaa; 20]);
+            assert_eq!(&b[25..], &orig[4110..4115]);
+            // Past the end: refused.
+            io.seek(SeekFrom::Start(3 * BLOCK + 90)).unwrap();
+            assert!(io.write_all(&[1; 11]).is_err());
+            io.seek(SeekFrom::Start(3 * BLOCK + 90)).unwrap();
+            io.write_all(&[1; 10]).unwrap(); // the short last block
+            io.sync().unwrap();
+        }
+        assert_eq!(&mem.data[4090..4110], &[0xaa; 20]);
+        assert_eq!(&mem.data[3 * BLOCK as usize + 90..], &[1; 10]);
+        assert_eq!(&mem.data[..4090], &orig[..4090]);
+    }
+
+    #[test]
+    fn nothing_written_without_sync() {
+        let mut mem = MemDevice::zeroed(64 * 1024);
+        {
+            let mut io = CachedIo::new(&mut mem);
+            io.write_all(&[7; 10_000]).unwrap();
+            io.discard_changes();
+        }
+        assert!(mem.data.iter().all(|&b| b == 0));
+    }
+}
