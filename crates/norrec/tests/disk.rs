@@ -288,3 +288,20 @@ fn board_layout_is_the_default() {
     assert_eq!(strip("a.img"), strip("c.img"));
     assert_eq!(strip("b.img"), strip("c.img"));
 }
+
+#[test]
+fn gpt_disks_are_refused_unless_the_script_says_dos() {
+    let Some(sf) = tool("sfdisk") else { return };
+    let (_t, d) = setup();
+    ok(&d, &["disk", "create", "g.img", "--size", "64M"]);
+    sfdisk_write(&sf, &d.join("g.img"), "label: gpt\n,10M\n");
+    let err = fails(&d, &["disk", "show", "g.img"]);
+    assert!(err.contains("g.img: MBR: entry 1 (byte 446) is a GPT protective"), "{err}");
+    let err = fails(&d, &["disk", "partition", "g.img", "usb.sfdisk"]);
+    assert!(err.contains("g.img: MBR: the disk holds a GPT"), "{err}");
+    std::fs::write(d.join("dos.sfdisk"), "label: dos\n,,c\n").unwrap();
+    ok(&d, &["disk", "partition", "g.img", "dos.sfdisk"]);
+    let dump = sfdisk_d(&sf, &d, "g.img");
+    assert!(dump.contains("label: dos\n"), "{dump}");
+    assert!(dump.contains("g.img1 : start=        2048, size=      129024, type=c\n"));
+}

@@ -60,6 +60,13 @@ impl LinuxBlockDevice {
         Self::from_file(file, path)
     }
 
+    /// Opens `path` for reading only (writes fail with the OS error).
+    pub fn open_read_only(path: &Path) -> Result<Self> {
+        let file = File::open(path)
+            .map_err(|e| DiskError::io(format!("cannot open {}", path.display()), e))?;
+        Self::from_file(file, path)
+    }
+
     /// Uses an open file or device node.
     pub fn from_file(mut file: File, path: &Path) -> Result<Self> {
         let meta = file

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use norrec_disk::mbr::{self, DosTable};
-use norrec_disk::script::{self, dump};
+use norrec_disk::script::{self, Script, dump};
 use norrec_disk::{BlockDevice, ImageFile, LinuxBlockDevice};
 use serde::Serialize;
 
@@ -97,12 +97,13 @@ fn layout_source(path: Option<&Path>, ui: &Ui) -> anyhow::Result<(String, String
 }
 
 /// Parses and lays out a script for a disk of `bytes`; errors name the script.
-fn plan(text: &str, name: &str, bytes: u64, ui: &Ui) -> anyhow::Result<DosTable> {
+fn plan(text: &str, name: &str, bytes: u64, ui: &Ui) -> anyhow::Result<(Script, DosTable)> {
     let script = script::parse(text).with_context(|| name.to_owned())?;
     for w in &script.warnings {
         ui.warn(format!("{name}: {w}"));
     }
-    script::layout(&script, bytes).with_context(|| name.to_owned())
+    let table = script::layout(&script, bytes).with_context(|| name.to_owned())?;
+    Ok((script, table))
 }
 
 fn create(a: CreateArgs, ui: &Ui) -> anyhow::Result<()> {
@@ -119,7 +120,7 @@ fn create(a: CreateArgs, ui: &Ui) -> anyhow::Result<()> {
     };
     let table = layout
         .as_ref()
-        .map(|(text, name)| plan(text, name, a.size, ui))
+        .map(|(text, name)| plan(text, name, a.size, ui).map(|(_, t)| t))
         .transpose()?;
     let dir = match a.image.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
@@ -158,7 +159,12 @@ impl Disk {
     fn open(path: &Path, write: bool) -> anyhow::Result<Self> {
         let meta = std::fs::metadata(path).with_context(|| path.display().to_string())?;
         Ok(if meta.file_type().is_block_device() {
-            Disk::Device(LinuxBlockDevice::open(path).with_context(|| path.display().to_string())?)
+            let dev = if write {
+                LinuxBlockDevice::open(path)
+            } else {
+                LinuxBlockDevice::open_read_only(path)
+            };
+            Disk::Device(dev.with_context(|| path.display().to_string())?)
         } else if write {
             Disk::Image(ImageFile::open(path).with_context(|| path.display().to_string())?)
         } else {
@@ -181,7 +187,8 @@ fn partition(a: PartitionArgs, ui: &Ui) -> anyhow::Result<()> {
     let what = || a.image.display().to_string();
     let mut disk = Disk::open(&a.image, true)?;
     let len = disk.dev().len();
-    let table = plan(&text, &name, len, ui)?;
+    let (script, table) = plan(&text, &name, len, ui)?;
+    script::check_label(&script, &mut disk.dev()).with_context(what)?;
     mbr::write_table(&mut disk.dev(), &table).with_context(what)?;
     if let Disk::Device(d) = &disk {
         // The table is written either way; like sfdisk, only warn when the kernel keeps the old.
