@@ -296,7 +296,10 @@ fn gpt_disks_are_refused_unless_the_script_says_dos() {
     ok(&d, &["disk", "create", "g.img", "--size", "64M"]);
     sfdisk_write(&sf, &d.join("g.img"), "label: gpt\n,10M\n");
     let err = fails(&d, &["disk", "show", "g.img"]);
-    assert!(err.contains("g.img: MBR: entry 1 (byte 446) is a GPT protective"), "{err}");
+    assert!(
+        err.contains("g.img: MBR: entry 1 (byte 446) is a GPT protective"),
+        "{err}"
+    );
     let err = fails(&d, &["disk", "partition", "g.img", "usb.sfdisk"]);
     assert!(err.contains("g.img: MBR: the disk holds a GPT"), "{err}");
     std::fs::write(d.join("dos.sfdisk"), "label: dos\n,,c\n").unwrap();
