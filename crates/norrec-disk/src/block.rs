@@ -80,6 +80,36 @@ impl<D: BlockDevice + ?Sized> BlockDevice for &mut D {
     }
 }
 
+/// Streams `reader` into `dev` from byte `offset`, 1 MiB at a time (an image file turns long
+/// zero runs into holes on the way), in bounded memory; returns the number of bytes written.
+/// A stream longer than the room left fails before the piece that would overflow is written.
+pub fn copy_from<D: BlockDevice + ?Sized>(
+    dev: &mut D,
+    offset: u64,
+    reader: &mut dyn std::io::Read,
+) -> Result<u64> {
+    let mut buf = vec![0u8; ZERO_CHUNK];
+    let mut done = 0u64;
+    loop {
+        // Fill the buffer as far as the stream allows, so writes stay large and aligned.
+        let mut filled = 0;
+        while filled < buf.len() {
+            match reader.read(&mut buf[filled..]) {
+                Ok(0) => break,
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(DiskError::io(format!("reading input at byte {done}"), e)),
+            }
+        }
+        if filled == 0 {
+            return Ok(done);
+        }
+        check_range("copy", offset + done, filled as u64, dev.len())?;
+        dev.write_at(offset + done, &buf[..filled])?;
+        done += filled as u64;
+    }
+}
+
 /// Fails unless `offset..offset+len` lies inside a device of `dev_len` bytes.
 pub fn check_range(what: &'static str, offset: u64, len: u64, dev_len: u64) -> Result<()> {
     match offset.checked_add(len) {
@@ -144,6 +174,18 @@ mod tests {
         assert_eq!(&d.data[1020..], &[1, 2, 3, 4]);
         let mut b = [0u8; 2];
         assert!(d.read_at(u64::MAX, &mut b).is_err());
+    }
+
+    #[test]
+    fn copy_streams_and_stops_at_the_end() {
+        let mut d = MemDevice::zeroed(3 << 20);
+        let src: Vec<u8> = (0..(2 << 20) + 7).map(|i| (i % 251) as u8).collect();
+        let n = copy_from(&mut d, 100, &mut &src[..]).unwrap();
+        assert_eq!(n, src.len() as u64);
+        assert_eq!(&d.data[100..100 + src.len()], &src[..]);
+        // 2 MiB + 7 from offset 1 MiB + 1 does not fit in 3 MiB: the second piece is refused.
+        let err = copy_from(&mut d, (1 << 20) + 1, &mut &src[..]).unwrap_err();
+        assert!(matches!(err, DiskError::OutOfBounds { .. }), "{err}");
     }
 
     #[test]
