@@ -77,3 +77,103 @@ pub fn sh_ok(script: &str) -> Output {
     );
     out
 }
+
+/// Debian's armhf parts for the board tests, unpacked by `scripts/board-assets` (called by
+/// `scripts/setup`) under `$NORREC_BOARD_ASSETS`, else `$NORREC_CACHE/board`, else
+/// `~/.cache/norrec/board`.
+#[derive(Debug, Clone)]
+pub struct BoardAssets {
+    /// The cache directory (holds `versions`).
+    pub dir: PathBuf,
+    /// The armmp kernel (zImage).
+    pub vmlinuz: PathBuf,
+    /// `sun4i-a10-cubieboard.dtb` from the kernel package.
+    pub dtb: PathBuf,
+    /// `lib/modules/<version>` of the kernel package.
+    pub modules_dir: PathBuf,
+    /// The kernel version (`6.1.0-50-armmp`).
+    pub kernel_version: String,
+    /// `usr/lib/u-boot/Cubieboard/u-boot-sunxi-with-spl.bin`.
+    pub uboot_spl_bin: PathBuf,
+    /// busybox-static's `bin/busybox` (for debugging by hand).
+    pub busybox: PathBuf,
+}
+
+fn cache_dir() -> Option<PathBuf> {
+    std::env::var_os("NORREC_CACHE")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("XDG_CACHE_HOME").map(|x| PathBuf::from(x).join("norrec")))
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/norrec")))
+}
+
+fn find_board_assets() -> Result<BoardAssets, String> {
+    let dir = std::env::var_os("NORREC_BOARD_ASSETS")
+        .map(PathBuf::from)
+        .or_else(|| cache_dir().map(|c| c.join("board")))
+        .ok_or("no NORREC_BOARD_ASSETS, NORREC_CACHE or HOME")?;
+    let kernel = dir.join("kernel");
+    let modules_root = kernel.join("lib/modules");
+    let kernel_version = std::fs::read_dir(&modules_root)
+        .map_err(|e| format!("{}: {e}", modules_root.display()))?
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .max()
+        .ok_or_else(|| format!("no kernel version under {}", modules_root.display()))?;
+    let assets = BoardAssets {
+        vmlinuz: kernel.join(format!("boot/vmlinuz-{kernel_version}")),
+        dtb: kernel.join(format!(
+            "usr/lib/linux-image-{kernel_version}/sun4i-a10-cubieboard.dtb"
+        )),
+        modules_dir: modules_root.join(&kernel_version),
+        uboot_spl_bin: dir.join("u-boot-sunxi/usr/lib/u-boot/Cubieboard/u-boot-sunxi-with-spl.bin"),
+        busybox: dir.join("busybox-static/bin/busybox"),
+        kernel_version,
+        dir,
+    };
+    for p in [&assets.vmlinuz, &assets.dtb, &assets.uboot_spl_bin] {
+        if !p.is_file() {
+            return Err(format!("{} missing", p.display()));
+        }
+    }
+    Ok(assets)
+}
+
+/// The board assets, or `None` (after saying why) when `scripts/board-assets` has not run; panics
+/// under `NORREC_REQUIRE_TOOLS=1`.
+pub fn board_assets() -> Option<BoardAssets> {
+    match find_board_assets() {
+        Ok(a) => Some(a),
+        Err(why) if tools_required() => {
+            panic!("board assets not found ({why}) and NORREC_REQUIRE_TOOLS=1: run scripts/setup")
+        }
+        Err(why) => {
+            eprintln!("skipping: board assets not found ({why}); run scripts/setup");
+            None
+        }
+    }
+}
+
+/// The static armv7 `norrec` binary for the board: `NORREC_BOARD_BIN`, else the one
+/// `scripts/test` builds (`target/board/armv7-unknown-linux-gnueabihf/release/norrec`). `None` (after saying why) when missing; panics under
+/// `NORREC_REQUIRE_TOOLS=1`.
+pub fn board_bin() -> Option<PathBuf> {
+    let candidates: Vec<PathBuf> = match std::env::var_os("NORREC_BOARD_BIN") {
+        Some(p) => vec![PathBuf::from(p)],
+        None => {
+            let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+            vec![repo.join("target/board/armv7-unknown-linux-gnueabihf/release/norrec")]
+        }
+    };
+    if let Some(p) = candidates.iter().find(|p| p.is_file()) {
+        return Some(p.clone());
+    }
+    let why = format!(
+        "no board binary at {} (build it with scripts/test or set NORREC_BOARD_BIN)",
+        candidates[0].display()
+    );
+    if tools_required() {
+        panic!("{why} and NORREC_REQUIRE_TOOLS=1");
+    }
+    eprintln!("skipping: {why}");
+    None
+}

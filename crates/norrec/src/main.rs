@@ -68,9 +68,23 @@ enum Commands {
     /// FIT images: build (like mkimage -f), list (mkimage -l), verify, extract, size.
     #[command(subcommand)]
     Fit(cmd::fit::FitCmd),
+    /// Recovery initramfs: build (norrec as /init, the board's modules in depends order), list.
+    #[command(subcommand)]
+    Initramfs(cmd::initramfs::InitramfsCmd),
+    /// The board in real QEMU: run it on this terminal, or boot it to a marker with a console log.
+    #[command(subcommand)]
+    Qemu(cmd::qemu::QemuCmd),
+    /// The recovery agent (PID 1 of the initramfs): its parts by hand, the module load order.
+    #[command(subcommand)]
+    Agent(cmd::agent::AgentCmd),
 }
 
 fn main() {
+    // As /init of the recovery initramfs (or PID 1 under any name) norrec is the agent.
+    let argv0 = std::env::args_os().next().unwrap_or_default();
+    if std::process::id() == 1 || argv0.to_string_lossy().ends_with("init") {
+        cmd::agent::pid1();
+    }
     let cli = Cli::parse();
     let ui = ui::Ui::new(cli.json, cli.verbose, cli.quiet, cli.board);
     let result = match cli.command {
@@ -84,6 +98,9 @@ fn main() {
         Commands::Bootcmd(c) => cmd::bootcmd::run(c, &ui),
         Commands::Dtb(c) => cmd::dtb::run(c, &ui),
         Commands::Fit(c) => cmd::fit::run(c, &ui),
+        Commands::Initramfs(c) => cmd::initramfs::run(c, &ui),
+        Commands::Qemu(c) => cmd::qemu::run(c, &ui),
+        Commands::Agent(c) => cmd::agent::run(c, &ui),
     };
     if let Err(err) = result {
         ui.error(&err);

@@ -1,5 +1,6 @@
 //! One module per command group.
 
+pub mod agent;
 pub mod bootcmd;
 pub mod demo;
 pub mod disk;
@@ -7,6 +8,8 @@ pub mod dtb;
 pub mod env;
 pub mod fit;
 pub mod flash;
+pub mod initramfs;
+pub mod qemu;
 pub mod script;
 pub mod spl;
 pub mod swu;

@@ -1,0 +1,249 @@
+//! The agent's steps, over any [`Platform`]: set up the PID-1 world, load the modules, wait for
+//! the board's devices, and the probe mode. Every step prints one line a person (or the QEMU
+//! test's console driver) can read.
+
+use std::io::Write;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use norrec_board::Board;
+
+use crate::error::{Error, Result};
+use crate::initramfs::{BOARD_NAME_FILE, BOARD_TOML_FILE, MODULES_DIR, ORDER_FILE};
+use crate::platform::{ModuleLoad, Platform};
+
+/// The line the probe prints when it has seen everything (the QEMU tests wait for it).
+pub const PROBE_MARKER: &str = "NORREC-AGENT-PROBE-OK";
+/// Where the probe mounts the USB stick's partition.
+pub const USB_MOUNT: &str = "/mnt/usb";
+/// How long PID 1 waits after a fatal error before it reboots.
+pub const FATAL_REBOOT_SECONDS: u64 = 30;
+
+/// Prints one agent line on the console (stdout, flushed: PID 1's stdout is /dev/console).
+pub fn say(msg: impl std::fmt::Display) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "norrec-agent: {msg}");
+    let _ = out.flush();
+}
+
+/// What the agent does, chosen by `norrec=<mode>` on the kernel command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Show the devices and the stick's files, print [`PROBE_MARKER`], reboot.
+    Probe,
+    /// Like probe but stay (no reboot): for a person at the console.
+    Shell,
+}
+
+impl Mode {
+    /// From `/proc/cmdline` (`norrec=probe`); probe when absent.
+    pub fn from_cmdline(cmdline: &str) -> std::result::Result<Self, String> {
+        match cmdline
+            .split_whitespace()
+            .find_map(|w| w.strip_prefix("norrec="))
+        {
+            None | Some("probe") => Ok(Mode::Probe),
+            Some("stay") => Ok(Mode::Shell),
+            Some(other) => Err(format!(
+                "unknown norrec={other} on the kernel command line (probe, stay)"
+            )),
+        }
+    }
+}
+
+/// Mounts proc, sysfs and devtmpfs (the kernel mounts none of them for an initramfs).
+pub fn mount_pseudo(p: &mut dyn Platform) -> Result<()> {
+    p.mount("proc", Path::new("/proc"), "proc", false)?;
+    p.mount("sysfs", Path::new("/sys"), "sysfs", false)?;
+    p.mount("devtmpfs", Path::new("/dev"), "devtmpfs", false)?;
+    Ok(())
+}
+
+/// The board the initramfs was built for.
+pub fn board(p: &dyn Platform) -> Result<Board> {
+    let toml = Path::new("/").join(BOARD_TOML_FILE);
+    if p.exists(&toml) {
+        return Ok(Board::load(&toml)?);
+    }
+    let name = p
+        .read_file(&Path::new("/").join(BOARD_NAME_FILE))
+        .map(|b| String::from_utf8_lossy(&b).trim().to_owned())
+        .unwrap_or_else(|_| "cubieboard".into());
+    Ok(Board::builtin(&name)?)
+}
+
+/// Loads every module of `/lib/modules/norrec.order` in order; returns how many failed (each
+/// failure printed with the module's name).
+pub fn load_modules(p: &mut dyn Platform) -> Result<usize> {
+    let start = Instant::now();
+    let order = p.read_file(&Path::new("/").join(ORDER_FILE))?;
+    let order = String::from_utf8_lossy(&order);
+    let (mut loaded, mut already, mut failed) = (0, 0, 0);
+    for file in order.lines().filter(|l| !l.trim().is_empty()) {
+        let path = Path::new("/").join(MODULES_DIR).join(file.trim());
+        match p.load_module(&path) {
+            Ok(ModuleLoad::Loaded) => loaded += 1,
+            Ok(ModuleLoad::AlreadyLoaded) => already += 1,
+            Err(e) => {
+                failed += 1;
+                say(format!(
+                    "module {} failed: {e}",
+                    file.trim_end_matches(".ko")
+                ));
+            }
+        }
+    }
+    say(format!(
+        "modules: {loaded} loaded, {already} already there, {failed} failed ({:.1} s)",
+        start.elapsed().as_secs_f64()
+    ));
+    Ok(failed)
+}
+
+/// Waits until every path in `devices` exists, for at most `seconds`.
+pub fn wait_devices(p: &dyn Platform, devices: &[String], seconds: u64) -> Result<()> {
+    let start = Instant::now();
+    say(format!(
+        "waiting up to {seconds} s for {}",
+        devices.join(", ")
+    ));
+    let mut pending: Vec<&String> = devices.iter().collect();
+    loop {
+        pending.retain(|d| {
+            if p.exists(Path::new(d.as_str())) {
+                say(format!(
+                    "found {d} after {:.1} s",
+                    start.elapsed().as_secs_f64()
+                ));
+                false
+            } else {
+                true
+            }
+        });
+        if pending.is_empty() {
+            return Ok(());
+        }
+        if start.elapsed() >= Duration::from_secs(seconds) {
+            return Err(Error::DevicesMissing {
+                missing: pending
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                seconds,
+            });
+        }
+        p.sleep(Duration::from_millis(50));
+    }
+}
+
+fn human(bytes: u64) -> String {
+    if bytes >= 1 << 30 && bytes % (1 << 30) == 0 {
+        format!("{} GiB", bytes >> 30)
+    } else if bytes >= 1 << 20 {
+        format!("{:.1} MiB", bytes as f64 / (1u64 << 20) as f64)
+    } else {
+        format!("{bytes} bytes")
+    }
+}
+
+/// The probe: block devices and partitions, the USB stick's files (its FAT mounted read-only),
+/// then [`PROBE_MARKER`].
+pub fn probe(p: &mut dyn Platform, board: &Board) -> Result<()> {
+    for dev in p.block_devices()? {
+        match dev.partition {
+            Some(n) => say(format!(
+                "block {} {} (partition {n})",
+                dev.name,
+                human(dev.size)
+            )),
+            None => say(format!("block {} {}", dev.name, human(dev.size))),
+        }
+    }
+    let usb = Board::partition_device(&board.storage.usb, board.storage.usb_partition);
+    let mnt = Path::new(USB_MOUNT);
+    p.mount(&usb, mnt, "vfat", true)?;
+    let listed = p.list_dir(mnt);
+    let unmounted = p.unmount(mnt);
+    let entries = listed?;
+    say(format!(
+        "{usb} (vfat, read-only): {} entries",
+        entries.len()
+    ));
+    for e in &entries {
+        if e.is_dir {
+            say(format!("usb {}/", e.name));
+        } else {
+            say(format!("usb {} {} bytes", e.name, e.size));
+        }
+    }
+    unmounted?;
+    say(PROBE_MARKER);
+    Ok(())
+}
+
+/// Everything PID 1 does in order; returns the mode so the caller knows whether to reboot.
+pub fn run_pid1_steps(p: &mut dyn Platform) -> Result<Mode> {
+    mount_pseudo(p)?;
+    let cmdline = p
+        .read_file(Path::new("/proc/cmdline"))
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default();
+    let mode = Mode::from_cmdline(&cmdline).map_err(Error::Initramfs)?;
+    let board = board(p)?;
+    say(format!(
+        "norrec {} as PID 1 on {} ({mode:?})",
+        env!("CARGO_PKG_VERSION"),
+        board.board.name
+    ));
+    load_modules(p)?;
+    wait_devices(p, &board.recovery.wait_devices, board.recovery.wait_seconds)?;
+    probe(p, &board)?;
+    Ok(mode)
+}
+
+/// PID 1's whole life: never returns. A fatal error prints one line, waits
+/// [`FATAL_REBOOT_SECONDS`] and reboots; if even that fails it sleeps forever (PID 1 exiting
+/// would panic the kernel).
+pub fn pid1(p: &mut dyn Platform) -> ! {
+    match run_pid1_steps(p) {
+        Ok(Mode::Probe) => {
+            say("rebooting");
+        }
+        Ok(Mode::Shell) => {
+            say("staying (norrec=stay): nothing more to do");
+            loop {
+                p.sleep(Duration::from_secs(3600));
+            }
+        }
+        Err(e) => {
+            say(format!("fatal: {e}"));
+            say(format!("rebooting in {FATAL_REBOOT_SECONDS} s"));
+            p.sleep(Duration::from_secs(FATAL_REBOOT_SECONDS));
+        }
+    }
+    let e = p.reboot();
+    say(format!("fatal: {e}; halted"));
+    loop {
+        p.sleep(Duration::from_secs(3600));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mode_from_cmdline() {
+        assert_eq!(Mode::from_cmdline("console=ttyS0,115200"), Ok(Mode::Probe));
+        assert_eq!(
+            Mode::from_cmdline("console=ttyS0 norrec=stay quiet"),
+            Ok(Mode::Shell)
+        );
+        assert!(
+            Mode::from_cmdline("norrec=fly")
+                .unwrap_err()
+                .contains("norrec=fly")
+        );
+    }
+}

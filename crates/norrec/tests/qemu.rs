@@ -1,0 +1,325 @@
+//! The board in real QEMU (`qemu-system-arm -M cubieboard`, no mocks): norrec's initramfs with the
+//! static ARM norrec as /init under Debian's armmp kernel, booted directly and through Debian's
+//! U-Boot from an SD image norrec made (SPL at 8 KiB, FAT with boot.scr and a FIT). Each boot's
+//! console goes to a timestamped log the failure message names. The boots run one at a time
+//! (two cores; their timings are printed).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use norrec_agent::PROBE_MARKER;
+use norrec_qemu::{Machine, boot_to_marker};
+use norrec_testutil::{BoardAssets, board_assets, board_bin, tool};
+
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+const STICK_FILE: &str = "hello-from-the-stick.txt";
+const STICK_TEXT: &[u8] = b"norrec was here\n";
+
+fn norrec(args: &[&dyn AsRef<std::ffi::OsStr>]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_norrec"))
+        .args(args.iter().map(|a| a.as_ref()))
+        .output()
+        .expect("run norrec");
+    assert!(
+        out.status.success(),
+        "norrec {:?} failed: {}",
+        args.iter()
+            .map(|a| a.as_ref().to_owned())
+            .collect::<Vec<_>>(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+struct Setup {
+    assets: BoardAssets,
+    dir: tempfile::TempDir,
+    initrd: PathBuf,
+}
+
+impl Setup {
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+}
+
+/// Everything a boot needs, or None when a part is missing (skip; panics under
+/// NORREC_REQUIRE_TOOLS=1).
+fn setup() -> Option<Setup> {
+    tool("qemu-system-arm")?;
+    let assets = board_assets()?;
+    let bin = board_bin()?;
+    let dir = tempfile::tempdir().unwrap();
+    let initrd = dir.path().join("initrd.cpio.gz");
+    norrec(&[
+        &"initramfs",
+        &"build",
+        &"--norrec-bin",
+        &bin,
+        &"--modules-from",
+        &assets.modules_dir,
+        &"-o",
+        &initrd,
+    ]);
+    let s = Setup {
+        assets,
+        dir,
+        initrd,
+    };
+    // The USB stick: MBR + FAT holding one file, made by norrec.
+    let file = s.path(STICK_FILE);
+    std::fs::write(&file, STICK_TEXT).unwrap();
+    norrec(&[
+        &"usb",
+        &"create",
+        &s.path("usb.img"),
+        &"--size",
+        &"64M",
+        &"--add",
+        &file,
+    ]);
+    Some(s)
+}
+
+/// A 1 GiB sparse SD image with the board's layout (FAT on p1).
+fn sd_image(s: &Setup) -> PathBuf {
+    let sd = s.path("sd.img");
+    norrec(&[&"disk", &"create", &sd, &"--size", &"1G", &"--board-layout"]);
+    norrec(&[&"disk", &"format", &format!("{}:1", sd.display()), &"vfat"]);
+    sd
+}
+
+fn machine(s: &Setup, sd: &Path) -> Machine {
+    let board = norrec_board::Board::builtin("cubieboard").unwrap();
+    let mut m = Machine::from_board(&board);
+    m.sd = Some(sd.to_owned());
+    m.usb = Some(s.path("usb.img"));
+    m
+}
+
+/// What the agent must have printed, whatever booted it.
+fn assert_probe(transcript: &str) {
+    let lines: Vec<&str> = transcript
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("norrec-agent: "))
+        .collect();
+    let has = |want: &str| lines.iter().any(|l| l.starts_with(want));
+    assert!(has("norrec 0.1.0 as PID 1 on cubieboard"), "{lines:#?}");
+    let modules = lines
+        .iter()
+        .find(|l| l.starts_with("modules: "))
+        .unwrap_or_else(|| panic!("no modules line: {lines:#?}"));
+    assert!(modules.contains(", 0 failed"), "{modules}");
+    assert!(!has("module "), "a module failed: {lines:#?}");
+    assert!(has("found /dev/mmcblk0 after"), "{lines:#?}");
+    assert!(has("found /dev/sda1 after"), "{lines:#?}");
+    // the SD's four partitions as the kernel sees them (layout.sfdisk: p1 40 MiB FAT)
+    assert!(has("block mmcblk0 1 GiB"), "{lines:#?}");
+    assert!(has("block mmcblk0p1 40.0 MiB (partition 1)"), "{lines:#?}");
+    for n in 2..=4 {
+        assert!(has(&format!("block mmcblk0p{n} ")), "p{n}: {lines:#?}");
+    }
+    assert!(has("block sda1 "), "{lines:#?}");
+    assert!(
+        has(&format!("usb {STICK_FILE} {} bytes", STICK_TEXT.len())),
+        "{lines:#?}"
+    );
+    assert!(has(PROBE_MARKER), "{lines:#?}");
+}
+
+#[test]
+fn direct_boot_agent_probes_sd_and_stick_then_reboots() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(s) = setup() else { return };
+    let sd = sd_image(&s);
+    let mut m = machine(&s, &sd);
+    m.kernel = Some(s.assets.vmlinuz.clone());
+    m.dtb = Some(s.assets.dtb.clone());
+    m.initrd = Some(s.initrd.clone());
+    m.append = Some("console=ttyS0,115200".into());
+    let log = s.path("direct.log");
+    let r = boot_to_marker(
+        &m,
+        &log,
+        &["Linux version", "Run /init as init process"],
+        PROBE_MARKER,
+        Duration::from_secs(120),
+        Duration::from_secs(30),
+        false,
+    )
+    .unwrap_or_else(|e| {
+        panic!(
+            "{e}\n--- log:\n{}",
+            std::fs::read_to_string(&log).unwrap_or_default()
+        )
+    });
+    eprintln!(
+        "direct boot: marker after {:.1} s, QEMU exited 0 after {:.1} s ({:?})",
+        r.marker_seconds, r.exit_seconds, r.milestones
+    );
+    assert_probe(&r.transcript);
+    // the reboot came from the agent after the marker
+    let after = r.transcript.split(PROBE_MARKER).nth(1).unwrap();
+    assert!(after.contains("norrec-agent: rebooting"), "{after}");
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert!(logged.contains(PROBE_MARKER) && logged.contains("QEMU exited"));
+}
+
+#[test]
+fn through_uboot_spl_bootscr_fit_to_the_agent() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(s) = setup() else { return };
+    let sd = sd_image(&s);
+    // Debian's SPL + U-Boot at 8 KiB, checked first.
+    norrec(&[&"spl", &"check", &s.assets.uboot_spl_bin]);
+    {
+        use std::io::{Seek, SeekFrom, Write};
+        let spl = std::fs::read(&s.assets.uboot_spl_bin).unwrap();
+        assert!(8192 + spl.len() < 4096 * 512, "SPL runs into p1");
+        let mut f = std::fs::OpenOptions::new().write(true).open(&sd).unwrap();
+        f.seek(SeekFrom::Start(8192)).unwrap();
+        f.write_all(&spl).unwrap();
+    }
+    norrec(&[&"spl", &"check", &sd, &"--offset", &"8K"]);
+
+    // The FIT: kernel, dtb, initramfs, each with a sha256 U-Boot checks.
+    let board = norrec_board::Board::builtin("cubieboard").unwrap();
+    let its = s.path("recovery.its");
+    let kernel_load = board.memory.kernel_load.0;
+    std::fs::write(
+        &its,
+        format!(
+            r#"/dts-v1/;
+/ {{
+    description = "norrec recovery (QEMU test)";
+    #address-cells = <1>;
+    images {{
+        kernel {{
+            description = "Debian armmp";
+            data = /incbin/("{kernel}");
+            type = "kernel"; arch = "arm"; os = "linux"; compression = "none";
+            load = <{kernel_load:#x}>; entry = <{kernel_load:#x}>;
+            hash-1 {{ algo = "sha256"; }};
+        }};
+        fdt {{
+            description = "sun4i-a10-cubieboard";
+            data = /incbin/("{dtb}");
+            type = "flat_dt"; arch = "arm"; compression = "none";
+            hash-1 {{ algo = "sha256"; }};
+        }};
+        ramdisk {{
+            description = "norrec initramfs";
+            data = /incbin/("{initrd}");
+            type = "ramdisk"; arch = "arm"; os = "linux"; compression = "none";
+            hash-1 {{ algo = "sha256"; }};
+        }};
+    }};
+    configurations {{
+        default = "recovery";
+        recovery {{
+            description = "norrec agent";
+            kernel = "kernel"; fdt = "fdt"; ramdisk = "ramdisk";
+        }};
+    }};
+}};
+"#,
+            kernel = s.assets.vmlinuz.display(),
+            dtb = s.assets.dtb.display(),
+            initrd = s.initrd.display(),
+        ),
+    )
+    .unwrap();
+    let itb = s.path("recovery.itb");
+    norrec(&[&"fit", &"build", &its, &"-o", &itb]);
+    let cmd = s.path("boot.cmd");
+    std::fs::write(
+        &cmd,
+        "echo norrec boot.scr: loading recovery.itb\n\
+         load mmc 0:1 ${kernel_addr_r} recovery.itb\n\
+         setenv bootargs console=ttyS0,115200\n\
+         bootm ${kernel_addr_r}\n",
+    )
+    .unwrap();
+    let scr = s.path("boot.scr");
+    norrec(&[&"script", &"build", &cmd, &"-o", &scr]);
+    norrec(&[&"disk", &"cp", &scr, &itb, &format!("{}:1:/", sd.display())]);
+
+    let m = machine(&s, &sd);
+    let log = s.path("uboot.log");
+    let r = boot_to_marker(
+        &m,
+        &log,
+        &[
+            "U-Boot SPL",
+            "U-Boot 2023.01",
+            "Hit any key to stop autoboot",
+            "norrec boot.scr: loading recovery.itb",
+            "## Loading kernel from FIT Image",
+            "Starting kernel",
+            "Run /init as init process",
+        ],
+        PROBE_MARKER,
+        Duration::from_secs(180),
+        Duration::from_secs(30),
+        false,
+    )
+    .unwrap_or_else(|e| {
+        panic!(
+            "{e}\n--- log:\n{}",
+            std::fs::read_to_string(&log).unwrap_or_default()
+        )
+    });
+    eprintln!(
+        "through U-Boot: marker after {:.1} s, QEMU exited 0 after {:.1} s ({:?})",
+        r.marker_seconds, r.exit_seconds, r.milestones
+    );
+    // U-Boot checked norrec's hashes of all three images
+    let verified = r.transcript.matches("sha256+ OK").count();
+    assert!(verified >= 3, "{verified} sha256 checks:\n{}", r.transcript);
+    assert!(r.transcript.contains("Using 'recovery' configuration"));
+    assert_probe(&r.transcript);
+}
+
+#[test]
+fn a_missing_marker_names_the_console_log() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(s) = setup() else { return };
+    let sd = sd_image(&s);
+    let mut m = machine(&s, &sd);
+    m.kernel = Some(s.assets.vmlinuz.clone());
+    m.dtb = Some(s.assets.dtb.clone());
+    m.initrd = Some(s.initrd.clone());
+    // the kernel never runs our /init
+    m.append = Some("console=ttyS0,115200 rdinit=/no-such-init".into());
+    let log = s.path("never.log");
+    let err = boot_to_marker(
+        &m,
+        &log,
+        &[],
+        PROBE_MARKER,
+        Duration::from_secs(12),
+        Duration::from_secs(5),
+        false,
+    )
+    .unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        msg.contains(&log.display().to_string()) && msg.contains(PROBE_MARKER),
+        "{msg}"
+    );
+    assert!(matches!(err, norrec_qemu::Error::Timeout { .. }), "{err:?}");
+    let logged = std::fs::read_to_string(&log).unwrap();
+    // the log holds the command line, the kernel's console with timestamps, and the timeout
+    assert!(logged.starts_with("[   0.000] norrec-qemu: "), "{logged}");
+    assert!(logged.contains("-append 'console=ttyS0,115200 rdinit=/no-such-init'"));
+    let linux = logged
+        .lines()
+        .find(|l| l.contains("Linux version"))
+        .unwrap_or_else(|| panic!("no kernel line in {logged}"));
+    assert!(linux.starts_with('['), "{linux}");
+    assert!(logged.contains("timed out waiting for"), "{logged}");
+    assert!(!logged.contains("norrec-agent:"), "{logged}");
+}
