@@ -19,7 +19,7 @@ pub enum Error {
     },
     /// What was awaited did not come in time.
     #[error(
-        "no {pattern:?} on the console within {seconds} s; console log: {log} (last line: {last:?})"
+        "no {pattern:?} on the console within {seconds:.1} s; console log: {log} (last line: {last:?})"
     )]
     Timeout {
         pattern: String,
@@ -38,7 +38,7 @@ pub enum Error {
         last: String,
     },
     /// QEMU did not exit when it should have.
-    #[error("QEMU still running {seconds} s after {after}; killed it; console log: {log}")]
+    #[error("QEMU still running {seconds:.1} s after {after}; killed it; console log: {log}")]
     NoExit {
         after: String,
         seconds: f64,

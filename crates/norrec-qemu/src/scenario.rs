@@ -43,7 +43,20 @@ pub fn boot_to_marker(
     let mut seen = Vec::new();
     for m in milestones.iter().chain(std::iter::once(&marker)) {
         let left = timeout.saturating_sub(console.elapsed());
-        let at = console.expect(m, left.max(Duration::from_millis(1)))?;
+        let at = console
+            .expect(m, left.max(Duration::from_millis(1)))
+            .map_err(|e| match e {
+                // say how long the whole boot waited, not what was left for this step
+                Error::Timeout {
+                    pattern, log, last, ..
+                } => Error::Timeout {
+                    pattern,
+                    seconds: console.elapsed().as_secs_f64(),
+                    log,
+                    last,
+                },
+                e => e,
+            })?;
         seen.push(((*m).to_owned(), at.as_secs_f64()));
     }
     let marker_seconds = seen.last().map(|s| s.1).unwrap_or_default();
