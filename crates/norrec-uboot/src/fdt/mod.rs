@@ -17,7 +17,7 @@ pub mod write;
 
 pub use read::{Fdt, Header, Node, Prop};
 pub use tree::{Node as OwnedNode, Property, Tree};
-pub use write::{StringTable, WriteOptions, write, write_with};
+pub use write::{StringTable, WriteOptions, blob_size, write, write_to, write_with};
 
 /// `0xd00dfeed`, big-endian at offset 0.
 pub const FDT_MAGIC: u32 = 0xd00d_feed;

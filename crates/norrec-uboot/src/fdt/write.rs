@@ -77,7 +77,7 @@ fn align4(n: usize) -> usize {
     (n + 3) & !3
 }
 
-fn struct_size(node: &Node) -> usize {
+pub(crate) fn struct_size(node: &Node) -> usize {
     let mut n = 4 + align4(node.name.len() + 1);
     for p in &node.props {
         n += 12 + align4(p.value.len());
@@ -88,24 +88,6 @@ fn struct_size(node: &Node) -> usize {
     n + 4
 }
 
-fn put_node(out: &mut Vec<u8>, node: &Node, strings: &mut StringTable) {
-    out.extend_from_slice(&FDT_BEGIN_NODE.to_be_bytes());
-    out.extend_from_slice(node.name.as_bytes());
-    out.push(0);
-    out.resize(align4(out.len()), 0);
-    for p in &node.props {
-        out.extend_from_slice(&FDT_PROP.to_be_bytes());
-        out.extend_from_slice(&(p.value.len() as u32).to_be_bytes());
-        out.extend_from_slice(&strings.offset_of(&p.name).to_be_bytes());
-        out.extend_from_slice(&p.value);
-        out.resize(align4(out.len()), 0);
-    }
-    for c in &node.children {
-        put_node(out, c, strings);
-    }
-    out.extend_from_slice(&FDT_END_NODE.to_be_bytes());
-}
-
 /// Flattens `tree` as dtc does: strings in first-use order.
 pub fn write(tree: &Tree) -> Vec<u8> {
     write_with(tree, &mut StringTable::new(), &WriteOptions::default())
@@ -114,23 +96,37 @@ pub fn write(tree: &Tree) -> Vec<u8> {
 /// Flattens `tree` with a strings table that may already hold names (their offsets are kept;
 /// new names are appended) and with the layout options.
 pub fn write_with(tree: &Tree, strings: &mut StringTable, opts: &WriteOptions) -> Vec<u8> {
+    strings.add_tree(&tree.root);
+    let mut out = Vec::with_capacity(blob_size(tree, strings, opts));
+    // Writing into a Vec cannot fail.
+    let _ = write_to(tree, strings, opts, &mut out);
+    out
+}
+
+/// The size [`write_to`] will write once `strings` holds every name of the tree.
+pub fn blob_size(tree: &Tree, strings: &StringTable, opts: &WriteOptions) -> usize {
+    HEADER_SIZE
+        + 16 * (tree.reservations.len() + 1)
+        + struct_size(&tree.root)
+        + 4
+        + strings.as_bytes().len()
+        + opts.free_space
+}
+
+/// Streams the blob to `w` without building it in memory (large property values are written
+/// straight from the tree). Returns the number of bytes written.
+pub fn write_to(
+    tree: &Tree,
+    strings: &mut StringTable,
+    opts: &WriteOptions,
+    w: &mut dyn std::io::Write,
+) -> std::io::Result<usize> {
+    strings.add_tree(&tree.root);
     let rsv_off = HEADER_SIZE; // 0x28, already 8-aligned
     let struct_off = rsv_off + 16 * (tree.reservations.len() + 1);
     let ssize = struct_size(&tree.root) + 4;
-    let mut out = Vec::with_capacity(struct_off + ssize + 1024 + opts.free_space);
-    out.resize(HEADER_SIZE, 0);
-    for (a, s) in &tree.reservations {
-        out.extend_from_slice(&a.to_be_bytes());
-        out.extend_from_slice(&s.to_be_bytes());
-    }
-    out.extend_from_slice(&[0u8; 16]);
-    put_node(&mut out, &tree.root, strings);
-    out.extend_from_slice(&FDT_END.to_be_bytes());
-    debug_assert_eq!(out.len(), struct_off + ssize);
-    let strings_off = out.len();
-    out.extend_from_slice(strings.as_bytes());
-    let total = out.len() + opts.free_space;
-    out.resize(total, 0);
+    let strings_off = struct_off + ssize;
+    let total = strings_off + strings.as_bytes().len() + opts.free_space;
     let fields = [
         FDT_MAGIC,
         total as u32,
@@ -143,8 +139,62 @@ pub fn write_with(tree: &Tree, strings: &mut StringTable, opts: &WriteOptions) -
         strings.as_bytes().len() as u32,
         ssize as u32,
     ];
-    for (i, f) in fields.iter().enumerate() {
-        out[i * 4..i * 4 + 4].copy_from_slice(&f.to_be_bytes());
+    let mut head = Vec::with_capacity(struct_off);
+    for f in fields {
+        head.extend_from_slice(&f.to_be_bytes());
     }
-    out
+    for (a, s) in &tree.reservations {
+        head.extend_from_slice(&a.to_be_bytes());
+        head.extend_from_slice(&s.to_be_bytes());
+    }
+    head.extend_from_slice(&[0u8; 16]);
+    w.write_all(&head)?;
+    let mut small = Vec::with_capacity(4096);
+    stream_node(&tree.root, strings, &mut small, w)?;
+    small.extend_from_slice(&FDT_END.to_be_bytes());
+    small.extend_from_slice(strings.as_bytes());
+    w.write_all(&small)?;
+    let zeros = [0u8; 4096];
+    let mut left = opts.free_space;
+    while left > 0 {
+        let n = left.min(zeros.len());
+        w.write_all(&zeros[..n])?;
+        left -= n;
+    }
+    Ok(total)
+}
+
+/// Values at least this long go to the writer directly rather than through `small`.
+const DIRECT: usize = 64 * 1024;
+
+fn stream_node(
+    node: &Node,
+    strings: &mut StringTable,
+    small: &mut Vec<u8>,
+    w: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
+    small.extend_from_slice(&FDT_BEGIN_NODE.to_be_bytes());
+    small.extend_from_slice(node.name.as_bytes());
+    // The name and its NUL, padded to 4 (the token before it is 4-aligned).
+    let named = node.name.len() + 1;
+    small.resize(small.len() + align4(named) - node.name.len(), 0);
+    for p in &node.props {
+        small.extend_from_slice(&FDT_PROP.to_be_bytes());
+        small.extend_from_slice(&(p.value.len() as u32).to_be_bytes());
+        small.extend_from_slice(&strings.offset_of(&p.name).to_be_bytes());
+        if p.value.len() >= DIRECT {
+            w.write_all(small)?;
+            small.clear();
+            w.write_all(&p.value)?;
+        } else {
+            small.extend_from_slice(&p.value);
+        }
+        let pad = (4 - p.value.len() % 4) % 4;
+        small.extend_from_slice(&[0u8; 3][..pad]);
+    }
+    for c in &node.children {
+        stream_node(c, strings, small, w)?;
+    }
+    small.extend_from_slice(&FDT_END_NODE.to_be_bytes());
+    Ok(())
 }

@@ -54,8 +54,7 @@ fn align(n: usize, a: usize) -> usize {
     n.div_ceil(a) * a
 }
 
-/// Builds a FIT from a parsed `.its` tree, as `mkimage -f` does.
-pub fn build(tree: &Tree, opts: &BuildOptions) -> Result<Vec<u8>> {
+fn check_source(tree: &Tree) -> Result<()> {
     let images = tree
         .find("/images")
         .ok_or_else(|| field("/images", "missing: a FIT source needs an /images node"))?;
@@ -76,10 +75,39 @@ pub fn build(tree: &Tree, opts: &BuildOptions) -> Result<Vec<u8>> {
                 .ok_or_else(|| field(&path, format!("unsupported algorithm '{algo}'")))?;
         }
     }
-    finish(
+    Ok(())
+}
+
+/// Builds a FIT from a parsed `.its` tree, as `mkimage -f` does.
+pub fn build(tree: &Tree, opts: &BuildOptions) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    build_to(tree.clone(), opts, &mut out)?;
+    Ok(out)
+}
+
+/// Builds a FIT from a parsed `.its` tree into `w`, as `mkimage -f` does; returns the number of
+/// bytes written. Without external data the blob is streamed from the tree (no copy of the
+/// image data is made); with it, libfdt's edits are replayed on a buffer ([`crate::fdt::rw`]).
+pub fn build_to(mut tree: Tree, opts: &BuildOptions, w: &mut dyn std::io::Write) -> Result<usize> {
+    check_source(&tree)?;
+    let io = |e: std::io::Error| Error::Io {
+        what: "writing the FIT".into(),
+        source: e,
+    };
+    if opts.external.is_none() {
+        if let Some((strings, free)) = apply_edits(&mut tree, opts.timestamp)? {
+            let mut strings = strings;
+            let opts = WriteOptions {
+                free_space: free,
+                last_comp_version: 16,
+            };
+            return crate::fdt::write_to(&tree, &mut strings, &opts, w).map_err(io);
+        }
+    }
+    let bytes = finish(
         |free| {
             write_with(
-                tree,
+                &tree,
                 &mut StringTable::new(),
                 &WriteOptions {
                     free_space: free,
@@ -87,9 +115,75 @@ pub fn build(tree: &Tree, opts: &BuildOptions) -> Result<Vec<u8>> {
                 },
             )
         },
-        fits_without_growth(tree),
+        fits_without_growth(&tree),
         opts,
-    )
+    )?;
+    w.write_all(&bytes).map_err(io)?;
+    Ok(bytes.len())
+}
+
+/// mkimage's edits done on the tree rather than on bytes: the root `timestamp` and each image
+/// hash `value`, set with libfdt's placement (new properties first in their node, new names at
+/// the end of dtc's strings block). Returns the strings block and the free space libfdt leaves
+/// (mkimage grows the blob by 1024 bytes at a time until the edits fit), or `None` when an edit
+/// shrinks a property, where only replaying libfdt's byte moves gives the same result.
+fn apply_edits(tree: &mut Tree, timestamp: u32) -> Result<Option<(StringTable, usize)>> {
+    let mut strings = StringTable::new();
+    strings.add_tree(&tree.root);
+    let struct_before = crate::fdt::write::struct_size(&tree.root);
+    let strings_before = strings.as_bytes().len();
+    let mut shrinks = false;
+    let mut set = |node: &mut OwnedNode, p: Property, strings: &mut StringTable| {
+        strings.offset_of(&p.name);
+        if let Some(old) = node.prop(&p.name) {
+            shrinks |= p.value.len().div_ceil(4) < old.value.len().div_ceil(4);
+        }
+        node.setprop_libfdt(p);
+    };
+    set(
+        &mut tree.root,
+        Property::u32("timestamp", timestamp),
+        &mut strings,
+    );
+    if let Some(images) = tree.root.child_mut("images") {
+        for image in &mut images.children {
+            let OwnedNode {
+                name,
+                props,
+                children,
+            } = image;
+            let data = props
+                .iter()
+                .find(|p| p.name == "data")
+                .map(|p| &p.value[..])
+                .unwrap_or_default();
+            for h in children.iter_mut().filter(|h| h.name.starts_with("hash")) {
+                let algo = h
+                    .prop("algo")
+                    .and_then(Property::as_str)
+                    .and_then(Algo::from_name)
+                    .ok_or_else(|| {
+                        field(
+                            format!("/images/{name}/{}/algo", h.name),
+                            "missing or unsupported",
+                        )
+                    })?;
+                let digest = algo.digest(data);
+                set(h, Property::new("value", digest), &mut strings);
+            }
+        }
+    }
+    if shrinks {
+        return Ok(None);
+    }
+    let growth = crate::fdt::write::struct_size(&tree.root) - struct_before
+        + strings.as_bytes().len()
+        - strings_before;
+    let k = growth.div_ceil(1024);
+    if k >= 64 {
+        return Err(field("/", "hashes need more than 64 KiB of extra space"));
+    }
+    Ok(Some((strings, k * 1024 - growth)))
 }
 
 /// Steps 2 and 3. `compile(free)` lays the tree out as dtc does followed by `free` bytes of free

@@ -17,6 +17,6 @@ pub mod names;
 mod read;
 pub mod time;
 
-pub use build::{AutoFit, BuildOptions, External, build};
+pub use build::{AutoFit, BuildOptions, External, build, build_to};
 pub use hash::Algo;
 pub use read::{Check, Config, Fit, HashNode, Image, Lints, Location};

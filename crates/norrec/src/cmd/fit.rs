@@ -199,10 +199,13 @@ fn build(a: BuildArgs, ui: &Ui) -> anyhow::Result<()> {
             position: a.position.map(|p| p as usize),
         }),
     };
-    let bytes = match (&a.its, &a.kernel) {
+    let mut out = AtomicFile::create(&a.output)?;
+    match (&a.its, &a.kernel) {
         (Some(its), _) => {
             let parsed = dts::parse_file(its).with_context(|| format!("{}", its.display()))?;
-            fit::build(&parsed.tree, &opts).with_context(|| format!("{}", its.display()))?
+            // Streams the blob from the parsed tree into the output: no copy of the data.
+            fit::build_to(parsed.tree, &opts, &mut out)
+                .with_context(|| format!("{}", its.display()))?;
         }
         (None, Some(kernel)) => {
             for (v, what, ok) in [
@@ -245,22 +248,21 @@ fn build(a: BuildArgs, ui: &Ui) -> anyhow::Result<()> {
                 ramdisk: a.ramdisk.as_deref().map(read).transpose()?,
                 hash: a.hash.clone(),
             };
-            auto.build(&opts)?
+            out.write_all(&auto.build(&opts)?)
+                .with_context(|| format!("{}: write failed", a.output.display()))?;
         }
         (None, None) => {
             bail!("give an .its file, or --kernel (with --fdt, --ramdisk) for the quick form")
         }
-    };
+    }
+    out.commit()?;
+    let bytes = map(&a.output)?;
     let fit = Fit::new(&bytes).context("the FIT just built does not read back")?;
     for w in fit.lints(&Lints {
         bootm_len: a.bootm_len,
     }) {
         ui.warn(w);
     }
-    let mut out = AtomicFile::create(&a.output)?;
-    out.write_all(&bytes)
-        .with_context(|| format!("{}: write failed", a.output.display()))?;
-    out.commit()?;
     ui.note(format!(
         "{}: {} bytes, totalsize {:#x}, load size {:#x}",
         a.output.display(),
