@@ -8,6 +8,7 @@
 pub mod cmdline;
 pub mod console;
 pub mod error;
+pub mod nor;
 pub mod scenario;
 
 pub use cmdline::{ConsoleMode, Machine};
