@@ -35,19 +35,57 @@ pub enum Mode {
     Shell,
 }
 
-impl Mode {
-    /// From `/proc/cmdline` (`norrec=probe`); probe when absent.
-    pub fn from_cmdline(cmdline: &str) -> std::result::Result<Self, String> {
-        match cmdline
-            .split_whitespace()
-            .find_map(|w| w.strip_prefix("norrec="))
-        {
-            None | Some("probe") => Ok(Mode::Probe),
-            Some("stay") => Ok(Mode::Shell),
-            Some(other) => Err(format!(
-                "unknown norrec={other} on the kernel command line (probe, stay)"
-            )),
+/// The agent's settings from the kernel command line (`/proc/cmdline`): `norrec=probe|stay`,
+/// `norrec_wait=SECONDS` (instead of the manifest's `wait_seconds`),
+/// `norrec_fatal_wait=SECONDS` (before the reboot after a fatal error).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Options {
+    pub mode: Mode,
+    pub wait_seconds: Option<u64>,
+    pub fatal_wait_seconds: u64,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            mode: Mode::Probe,
+            wait_seconds: None,
+            fatal_wait_seconds: FATAL_REBOOT_SECONDS,
         }
+    }
+}
+
+impl Options {
+    /// Parses the command line; unknown words are the kernel's business.
+    pub fn from_cmdline(cmdline: &str) -> std::result::Result<Self, String> {
+        let mut o = Options::default();
+        let secs = |k: &str, v: &str| {
+            v.parse::<u64>().map_err(|_| {
+                format!("{k}={v} on the kernel command line is not a number of seconds")
+            })
+        };
+        for word in cmdline.split_whitespace() {
+            let Some((k, v)) = word.split_once('=') else {
+                continue;
+            };
+            match k {
+                "norrec" => {
+                    o.mode = match v {
+                        "probe" => Mode::Probe,
+                        "stay" => Mode::Shell,
+                        other => {
+                            return Err(format!(
+                                "unknown norrec={other} on the kernel command line (probe, stay)"
+                            ));
+                        }
+                    }
+                }
+                "norrec_wait" => o.wait_seconds = Some(secs(k, v)?),
+                "norrec_fatal_wait" => o.fatal_wait_seconds = secs(k, v)?,
+                _ => {}
+            }
+        }
+        Ok(o)
     }
 }
 
@@ -182,44 +220,54 @@ pub fn probe(p: &mut dyn Platform, board: &Board) -> Result<()> {
     Ok(())
 }
 
-/// Everything PID 1 does in order; returns the mode so the caller knows whether to reboot.
-pub fn run_pid1_steps(p: &mut dyn Platform) -> Result<Mode> {
-    mount_pseudo(p)?;
+/// The command line's options (after proc is mounted).
+pub fn options(p: &dyn Platform) -> Result<Options> {
     let cmdline = p
         .read_file(Path::new("/proc/cmdline"))
         .map(|b| String::from_utf8_lossy(&b).into_owned())
         .unwrap_or_default();
-    let mode = Mode::from_cmdline(&cmdline).map_err(Error::Initramfs)?;
-    let board = board(p)?;
-    say(format!(
-        "norrec {} as PID 1 on {} ({mode:?})",
-        env!("CARGO_PKG_VERSION"),
-        board.board.name
-    ));
-    load_modules(p)?;
-    wait_devices(p, &board.recovery.wait_devices, board.recovery.wait_seconds)?;
-    probe(p, &board)?;
-    Ok(mode)
+    Options::from_cmdline(&cmdline).map_err(Error::Initramfs)
 }
 
-/// PID 1's whole life: never returns. A fatal error prints one line, waits
-/// [`FATAL_REBOOT_SECONDS`] and reboots; if even that fails it sleeps forever (PID 1 exiting
-/// would panic the kernel).
+/// Everything PID 1 does after the pseudo file systems are mounted, in order.
+pub fn run_pid1_steps(p: &mut dyn Platform, opts: &Options) -> Result<()> {
+    let board = board(p)?;
+    say(format!(
+        "norrec {} as PID 1 on {} ({:?})",
+        env!("CARGO_PKG_VERSION"),
+        board.board.name,
+        opts.mode
+    ));
+    load_modules(p)?;
+    wait_devices(
+        p,
+        &board.recovery.wait_devices,
+        opts.wait_seconds.unwrap_or(board.recovery.wait_seconds),
+    )?;
+    probe(p, &board)
+}
+
+/// PID 1's whole life: never returns. A fatal error prints one line (`fatal: …`), waits
+/// (`norrec_fatal_wait`, default [`FATAL_REBOOT_SECONDS`]) and reboots; if even that fails it
+/// sleeps forever (PID 1 exiting would panic the kernel).
 pub fn pid1(p: &mut dyn Platform) -> ! {
-    match run_pid1_steps(p) {
-        Ok(Mode::Probe) => {
-            say("rebooting");
-        }
-        Ok(Mode::Shell) => {
+    let mut opts = Options::default();
+    let result = mount_pseudo(p).and_then(|()| options(p)).and_then(|o| {
+        opts = o;
+        run_pid1_steps(p, &o)
+    });
+    match (result, opts.mode) {
+        (Ok(()), Mode::Probe) => say("rebooting"),
+        (Ok(()), Mode::Shell) => {
             say("staying (norrec=stay): nothing more to do");
             loop {
                 p.sleep(Duration::from_secs(3600));
             }
         }
-        Err(e) => {
+        (Err(e), _) => {
             say(format!("fatal: {e}"));
-            say(format!("rebooting in {FATAL_REBOOT_SECONDS} s"));
-            p.sleep(Duration::from_secs(FATAL_REBOOT_SECONDS));
+            say(format!("rebooting in {} s", opts.fatal_wait_seconds));
+            p.sleep(Duration::from_secs(opts.fatal_wait_seconds));
         }
     }
     let e = p.reboot();
@@ -234,16 +282,28 @@ mod tests {
     use super::*;
 
     #[test]
-    fn mode_from_cmdline() {
-        assert_eq!(Mode::from_cmdline("console=ttyS0,115200"), Ok(Mode::Probe));
+    fn options_from_cmdline() {
         assert_eq!(
-            Mode::from_cmdline("console=ttyS0 norrec=stay quiet"),
-            Ok(Mode::Shell)
+            Options::from_cmdline("console=ttyS0,115200 quiet"),
+            Ok(Options::default())
         );
+        let o =
+            Options::from_cmdline("console=ttyS0 norrec=stay norrec_wait=3 norrec_fatal_wait=0")
+                .unwrap();
+        assert_eq!(
+            o,
+            Options {
+                mode: Mode::Shell,
+                wait_seconds: Some(3),
+                fatal_wait_seconds: 0
+            }
+        );
+        let e = Options::from_cmdline("norrec=fly").unwrap_err();
+        assert!(e.contains("norrec=fly"), "{e}");
+        let e = Options::from_cmdline("norrec_wait=soon").unwrap_err();
         assert!(
-            Mode::from_cmdline("norrec=fly")
-                .unwrap_err()
-                .contains("norrec=fly")
+            e.contains("norrec_wait=soon on the kernel command line is not a number"),
+            "{e}"
         );
     }
 }

@@ -324,3 +324,48 @@ fn a_missing_marker_names_the_console_log() {
     assert!(logged.contains("timed out waiting for"), "{logged}");
     assert!(!logged.contains("norrec-agent:"), "{logged}");
 }
+
+#[test]
+fn a_fatal_error_is_one_line_then_pid1_reboots() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(s) = setup() else { return };
+    let sd = sd_image(&s);
+    let mut m = machine(&s, &sd);
+    m.usb = None; // the stick the board waits for is not there
+    m.kernel = Some(s.assets.vmlinuz.clone());
+    m.dtb = Some(s.assets.dtb.clone());
+    m.initrd = Some(s.initrd.clone());
+    m.append = Some("console=ttyS0,115200 norrec_wait=2 norrec_fatal_wait=1".into());
+    let log = s.path("fatal.log");
+    let r = boot_to_marker(
+        &m,
+        &log,
+        &[
+            "norrec-agent: found /dev/mmcblk0",
+            "norrec-agent: fatal: waited 2 s, still missing: /dev/sda1",
+        ],
+        "norrec-agent: rebooting in 1 s",
+        Duration::from_secs(120),
+        Duration::from_secs(30),
+        false,
+    )
+    .unwrap_or_else(|e| {
+        panic!(
+            "{e}\n--- log:\n{}",
+            std::fs::read_to_string(&log).unwrap_or_default()
+        )
+    });
+    eprintln!(
+        "fatal path: reboot line after {:.1} s, QEMU exited 0 after {:.1} s",
+        r.marker_seconds, r.exit_seconds
+    );
+    // the agent's one fatal line, and no "halted" (the reboot worked)
+    let fatal: Vec<&str> = r
+        .transcript
+        .lines()
+        .filter(|l| l.contains("norrec-agent: fatal"))
+        .collect();
+    assert_eq!(fatal.len(), 1, "{fatal:?}");
+    assert!(!r.transcript.contains(PROBE_MARKER));
+    assert!(!r.transcript.contains("halted"));
+}
