@@ -10,6 +10,7 @@ pub mod fit;
 pub mod flash;
 pub mod initramfs;
 pub mod qemu;
+pub mod qemu_nor;
 pub mod script;
 pub mod spl;
 pub mod swu;

@@ -28,6 +28,10 @@ pub enum QemuCmd {
         after_help = "Example:\n  norrec qemu boot --kernel vmlinuz --dtb sun4i-a10-cubieboard.dtb --initrd initrd.cpio.gz \\\n      --sd sd.img --usb usb.img --marker NORREC-AGENT-PROBE-OK --log console.log"
     )]
     Boot(BootArgs),
+    /// The seed's NOR path: the board's QEMU and U-Boot (scripts/board-firmware) with flash.bin
+    /// as the SPI NOR (-drive if=mtd); stops autoboot, types commands, follows the console.
+    #[command(after_help = crate::cmd::qemu_nor::AFTER_HELP)]
+    Nor(crate::cmd::qemu_nor::NorArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -133,6 +137,7 @@ pub fn run(cmd: QemuCmd, ui: &Ui) -> anyhow::Result<()> {
             anyhow::ensure!(status.success(), "QEMU exited with {status}");
             Ok(())
         }
+        QemuCmd::Nor(a) => crate::cmd::qemu_nor::run(a, ui),
         QemuCmd::Boot(a) => {
             let m = machine(&a.machine, ui, ConsoleMode::Pipe)?;
             let expect: Vec<&str> = a.expect.iter().map(String::as_str).collect();
