@@ -59,6 +59,34 @@ pub struct Built {
     pub module_order: Vec<String>,
     /// Every entry (name, mode, size), in archive order.
     pub entries: Vec<EntryInfo>,
+    /// What looks wrong but does not stop the build (an /init the board cannot run).
+    pub warnings: Vec<String>,
+}
+
+/// Why the board could not run `elf` as /init: not 32-bit ARM, or dynamically linked (the
+/// initramfs holds no libc).
+pub fn init_warnings(elf: &[u8], path: &Path) -> Vec<String> {
+    use object::Object;
+    let mut w = Vec::new();
+    match object::File::parse(elf) {
+        Ok(f) => {
+            if f.architecture() != object::Architecture::Arm {
+                w.push(format!(
+                    "{} is built for {:?}, not 32-bit ARM: the board cannot run it as /init",
+                    path.display(),
+                    f.architecture()
+                ));
+            }
+            if f.section_by_name(".interp").is_some() {
+                w.push(format!(
+                    "{} is dynamically linked: the initramfs has no libc (build it with +crt-static)",
+                    path.display()
+                ));
+            }
+        }
+        Err(e) => w.push(format!("{}: {e}", path.display())),
+    }
+    w
 }
 
 /// One entry of an initramfs.
@@ -84,6 +112,7 @@ pub fn build(spec: &Spec) -> Result<Built> {
     let modules = modinfo::find_all(&spec.modules_dir, &spec.modules)?;
     let order = modinfo::load_order(&modules)?;
     let init = std::fs::read(&spec.norrec_bin).map_err(io(&spec.norrec_bin))?;
+    let warnings = init_warnings(&init, &spec.norrec_bin);
     if !init.starts_with(b"\x7fELF") {
         return Err(Error::Initramfs(format!(
             "{} is not an ELF executable",
@@ -158,6 +187,7 @@ pub fn build(spec: &Spec) -> Result<Built> {
     gz.write_all(&cpio).map_err(io("initramfs (gzip)"))?;
     let gz = gz.finish().map_err(io("initramfs (gzip)"))?;
     Ok(Built {
+        warnings,
         gz,
         cpio_len: cpio.len() as u64,
         module_order: order.iter().map(|m| m.info.name.clone()).collect(),

@@ -51,6 +51,24 @@ fn build_is_deterministic_and_gnu_cpio_reads_it() {
             out,
         ]));
     }
+    // /bin/true is no board binary: built anyway, with a warning saying why
+    let r = norrec(&[
+        &"initramfs",
+        &"build",
+        &"--norrec-bin",
+        &some_elf(),
+        &"--modules-from",
+        &assets.modules_dir,
+        &"-o",
+        &t.path().join("c.gz"),
+    ]);
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert!(r.status.success(), "{err}");
+    assert!(
+        err.contains("norrec: warning: /bin/true is built for X86_64, not 32-bit ARM")
+            && err.contains("/bin/true is dynamically linked"),
+        "{err}"
+    );
     let bytes = std::fs::read(&a).unwrap();
     assert_eq!(bytes, std::fs::read(&b).unwrap(), "same inputs, same bytes");
     // gzip header (RFC 1952): magic 1f 8b, method 8, no flags, mtime 0 (offsets 4..8)

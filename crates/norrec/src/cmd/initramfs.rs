@@ -148,6 +148,9 @@ fn build(a: BuildArgs, ui: &Ui) -> anyhow::Result<()> {
             modules_dir.display()
         )
     })?;
+    for w in &built.warnings {
+        ui.warn(w);
+    }
     let mut out = AtomicFile::create(&a.output)?;
     out.write_all(&built.gz)
         .with_context(|| a.output.display().to_string())?;
