@@ -12,6 +12,8 @@
 //! - `fatfs::Dir::create_file` opens an existing file without truncating it; norrec truncates.
 //! - Modification times come from the source files (UTC), creation times from the clock (or
 //!   `SOURCE_DATE_EPOCH`); `fatfs`'s own clock needs `chrono`, which is left out.
+//! - `fatfs` 0.3.6 writes long-name slots before `.` and `..` of a new directory (and a
+//!   non-zero `..` under a FAT32 root); [`super::fixup`] repairs that after every write session.
 //! - Short (8.3) names are `fatfs`'s: a name that is valid 8.3 in upper case is stored as is;
 //!   others get a long name plus a `NAME~N.EXT` short name, which U-Boot's FAT code reads.
 
@@ -61,6 +63,24 @@ pub struct Info {
 /// Opens the FAT on `dev`, runs `f` on it, then unmounts (FSInfo, clean flag) and writes the
 /// cache out — also when `f` fails, so that its clean-up (removing a partial file) lands.
 pub fn with_fs<D: BlockDevice, R>(dev: D, f: impl FnOnce(&Fs<'_, D>) -> Result<R>) -> Result<R> {
+    open_fs(dev, true, f)
+}
+
+/// Like [`with_fs`] for reading only: nothing is ever written to `dev` (what `fatfs` would
+/// update — FSInfo's free count after counting, the clean flag — is dropped), so a device
+/// opened read-only works.
+pub fn with_fs_read_only<D: BlockDevice, R>(
+    dev: D,
+    f: impl FnOnce(&Fs<'_, D>) -> Result<R>,
+) -> Result<R> {
+    open_fs(dev, false, f)
+}
+
+fn open_fs<D: BlockDevice, R>(
+    dev: D,
+    write: bool,
+    f: impl FnOnce(&Fs<'_, D>) -> Result<R>,
+) -> Result<R> {
     let mut sector = [0u8; 512];
     if dev.len() < 512 {
         return Err(DiskError::NotFat(format!(
@@ -92,7 +112,13 @@ pub fn with_fs<D: BlockDevice, R>(dev: D, f: impl FnOnce(&Fs<'_, D>) -> Result<R
             (Err(e), _) | (Ok(_), Err(e)) => Err(e),
         }
     };
-    io.sync()?;
+    if write {
+        io.sync()?;
+        super::fixup::fix_dot_entries(io.get_mut())?;
+        io.get_mut().flush()?;
+    } else {
+        io.discard_changes();
+    }
     r
 }
 

@@ -10,12 +10,14 @@
 //! - [`fs`]: file operations on top of the `fatfs` crate 0.3.6 (directories, long names, 8.3
 //!   short names, FAT chains), with norrec's space check, clean-up of partial files, and
 //!   source time stamps.
+//! - [`fixup`]: repairs the `.`/`..` entries `fatfs` 0.3.6 writes wrongly in new directories.
 //! - [`time`]: DOS time stamps and the clock (`SOURCE_DATE_EPOCH` honoured).
 //!
 //! Tested against dosfstools 4.2 (`mkfs.vfat`, `fsck.fat -n`) and mtools 4.0 (`mdir`,
 //! `mcopy -i img@@offset`) in `tests/fat_*.rs`.
 
 pub mod bpb;
+pub mod fixup;
 pub mod format;
 pub mod fs;
 pub mod io;
@@ -24,7 +26,7 @@ pub mod time;
 
 pub use bpb::BootSector;
 pub use format::Identity;
-pub use fs::{Entry, Info, with_fs};
+pub use fs::{Entry, Info, with_fs, with_fs_read_only};
 pub use params::{Choice, FatType, Params};
 pub use time::DosDateTime;
 
