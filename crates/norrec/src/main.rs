@@ -47,9 +47,12 @@ enum Commands {
     /// SWUpdate bundles (.swu): build, list, verify, extract.
     #[command(subcommand)]
     Swu(cmd::swu::SwuCmd),
-    /// Disk images and MBR partition tables from sfdisk scripts: create, partition, show.
+    /// Disk images, MBR partition tables (sfdisk scripts) and FAT file systems: create, partition, show, format, cp, ls.
     #[command(subcommand)]
     Disk(cmd::disk::DiskCmd),
+    /// Recovery USB stick images: create (MBR + FAT + files, sparse, rootless).
+    #[command(subcommand)]
+    Usb(cmd::usb::UsbCmd),
     /// U-Boot script images (boot.scr): build like mkimage -T script, show and check.
     #[command(subcommand)]
     Script(cmd::script::ScriptCmd),
@@ -92,6 +95,7 @@ fn main() {
         Commands::Flash(c) => cmd::flash::run(c, &ui),
         Commands::Swu(c) => cmd::swu::run(c, &ui),
         Commands::Disk(c) => cmd::disk::run(c, &ui),
+        Commands::Usb(c) => cmd::usb::run(c, &ui),
         Commands::Script(c) => cmd::script::run(c, &ui),
         Commands::Env(c) => cmd::env::run(c, &ui),
         Commands::Spl(c) => cmd::spl::run(c, &ui),

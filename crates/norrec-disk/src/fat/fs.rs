@@ -244,7 +244,10 @@ pub fn info<D: BlockDevice>(fs: &Fs<'_, D>) -> Result<Info> {
         total_clusters: st.total_clusters(),
         free_clusters: st.free_clusters(),
         volume_id: fs.volume_id(),
-        label: label.trim_end().to_owned(),
+        label: match label.trim_end() {
+            "NO NAME" => String::new(),
+            l => l.to_owned(),
+        },
     })
 }
 

@@ -41,6 +41,27 @@ pub enum DiskCmd {
         after_help = "Examples:\n  norrec disk show sd.img\n  norrec disk show sd.img --json\n  norrec disk show sd.img > layout.sfdisk   # feed back to norrec or sfdisk"
     )]
     Show(ShowArgs),
+    /// Format a partition (IMG:N) as vfat, choosing FAT type and cluster size as mkfs.vfat does.
+    ///
+    /// Only the file system's metadata is written (the image stays sparse); the size, type and
+    /// label are checked before the first write. `IMG:0` is the whole image without a table.
+    #[command(
+        after_help = "Examples:\n  norrec disk format sd.img:1 vfat -L BOOT\n  norrec disk format usb.img:1 vfat --fat 32\n  norrec disk format fs.img:0 vfat --cluster-size 4K"
+    )]
+    Format(super::disk_fat::FormatArgs),
+    /// Copy files and directories into a FAT (IMG:N:/path) or out of it to a local path.
+    ///
+    /// Into a directory when the target is one, else to the target name (cp -r style). Free
+    /// space is checked before anything is written; nothing partial is left behind.
+    #[command(
+        after_help = "Examples:\n  norrec disk cp boot.scr uboot.env sd.img:1:/\n  norrec disk cp update.swu usb.img:1:/update.swu\n  norrec disk cp sd.img:1:/boot.scr ./boot.scr\n  norrec disk cp sd.img:1:/ ./p1-copy"
+    )]
+    Cp(super::disk_fat::CpArgs),
+    /// List a directory (or one file) of a FAT: IMG:N[:/path].
+    #[command(
+        after_help = "Examples:\n  norrec disk ls usb.img:1\n  norrec disk ls sd.img:1:/boot --json"
+    )]
+    Ls(super::disk_fat::LsArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -77,6 +98,9 @@ pub fn run(cmd: DiskCmd, ui: &Ui) -> anyhow::Result<()> {
         DiskCmd::Create(a) => create(a, ui),
         DiskCmd::Partition(a) => partition(a, ui),
         DiskCmd::Show(a) => show(a, ui),
+        DiskCmd::Format(a) => super::disk_fat::format(a, ui),
+        DiskCmd::Cp(a) => super::disk_fat::cp(a, ui),
+        DiskCmd::Ls(a) => super::disk_fat::ls(a, ui),
     }
 }
 

@@ -4,6 +4,7 @@ pub mod agent;
 pub mod bootcmd;
 pub mod demo;
 pub mod disk;
+pub mod disk_fat;
 pub mod dtb;
 pub mod env;
 pub mod fit;
@@ -14,6 +15,7 @@ pub mod qemu_nor;
 pub mod script;
 pub mod spl;
 pub mod swu;
+pub mod usb;
 
 use norrec_nor::image::{FdtInfo, Kind};
 
