@@ -90,7 +90,16 @@ fn main() {
     }
     let cli = Cli::parse();
     let ui = ui::Ui::new(cli.json, cli.verbose, cli.quiet, cli.board);
-    let result = match cli.command {
+    let result = dispatch(cli.command, ui.clone());
+    if let Err(err) = result {
+        ui.error(&err);
+        std::process::exit(1);
+    }
+}
+
+/// Runs one parsed command (also how `norrec demo` runs its steps).
+pub(crate) fn dispatch(command: Commands, ui: ui::Ui) -> anyhow::Result<()> {
+    match command {
         Commands::Demo(args) => cmd::demo::run(args, &ui),
         Commands::Flash(c) => cmd::flash::run(c, &ui),
         Commands::Swu(c) => cmd::swu::run(c, &ui),
@@ -105,9 +114,5 @@ fn main() {
         Commands::Initramfs(c) => cmd::initramfs::run(c, &ui),
         Commands::Qemu(c) => cmd::qemu::run(c, &ui),
         Commands::Agent(c) => cmd::agent::run(c, &ui),
-    };
-    if let Err(err) = result {
-        ui.error(&err);
-        std::process::exit(1);
     }
 }

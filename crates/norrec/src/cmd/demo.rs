@@ -1,15 +1,15 @@
 //! `norrec demo`: the whole chain that exists, on the built-in example, in a temporary folder.
 //!
-//! Stage by stage it does what the seed does by hand, and says what each step produced:
-//! 1. the example payload (the recovery image that goes to offset 0 of the NOR);
-//! 2. the seed's flash: an erased IS25WP128 image with the payload placed at offset 0;
-//! 3. `flash inspect` on it.
+//! Each step is a norrec command line, printed and then run exactly as a user would type it, so
+//! the demo doubles as a tour of the CLI. The example inputs live in `boards/cubieboard/example/`
+//! (compiled in); kernel and rootfs bytes are generated stand-ins and are named as such. What the
+//! real board runs is proved by the QEMU tests, not here.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
+use clap::Parser;
 
-use crate::cmd::flash::{self, FlashCmd};
 use crate::ui::Ui;
 
 /// Arguments of `norrec demo`.
@@ -20,8 +20,25 @@ pub struct Args {
     pub keep: Option<PathBuf>,
 }
 
-/// The example's flash chip (the seed's).
-const CHIP: &str = "is25wp128";
+/// The example's files, compiled in.
+const EXAMPLE: &[(&str, &str)] = &[
+    (
+        "board.dts",
+        include_str!("../../../../boards/cubieboard/example/board.dts"),
+    ),
+    (
+        "sw-description",
+        include_str!("../../../../boards/cubieboard/example/sw-description"),
+    ),
+    (
+        "uboot-env.txt",
+        include_str!("../../../../boards/cubieboard/example/uboot-env.txt"),
+    ),
+    (
+        "boot.cmd",
+        include_str!("../../../../boards/cubieboard/boot.cmd"),
+    ),
+];
 
 pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
     let tmp;
@@ -36,40 +53,112 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
             tmp.path()
         }
     };
-    let step = |n: u32, what: &str| ui.note(format_args!("\n== {n}. {what}"));
+    let board = ui.board()?;
+    let p = |name: &str| dir.join(name).display().to_string();
+    let mut n = 0;
+    let mut step = |what: &str| {
+        n += 1;
+        ui.note(format_args!("\n== {n}. {what}"));
+    };
 
-    step(1, "the recovery payload for offset 0 of the NOR");
-    let payload = dir.join("payload.bin");
-    std::fs::write(&payload, example_payload())
-        .with_context(|| format!("{}: cannot write", payload.display()))?;
+    step("the example inputs (boards/cubieboard/example, compiled in)");
+    for (name, text) in EXAMPLE {
+        write(&dir.join(name), text.as_bytes())?;
+    }
+    write(
+        &dir.join("zImage"),
+        &stand_in(b"norrec demo kernel stand-in", 3 << 20),
+    )?;
+    write(
+        &dir.join("rootfs.ext4"),
+        &stand_in(b"norrec demo rootfs stand-in", 4 << 20),
+    )?;
     ui.note(format_args!(
-        "{} ({} bytes)",
-        payload.display(),
-        example_payload().len()
+        "{dir}: board.dts, boot.cmd, sw-description, uboot-env.txt; zImage (3 MiB) and rootfs.ext4 \
+         (4 MiB) are generated stand-ins",
+        dir = dir.display()
     ));
 
-    step(
-        2,
-        &format!(
-            "the {CHIP} flash image with the payload at 0 (the seed's dd | tr + dd conv=notrunc)"
-        ),
-    );
-    let flash_bin = dir.join("flash.bin");
-    let create = |o: &Path, p: &Path| -> Vec<String> {
-        vec![
-            "create".into(),
-            "--chip".into(),
-            CHIP.into(),
-            "--place".into(),
-            format!("{}@0", p.display()),
-            "-o".into(),
-            o.display().to_string(),
-        ]
-    };
-    run_flash(create(&flash_bin, &payload), ui)?;
+    step("the device tree (dtc -I dts -O dtb)");
+    norrec(
+        ui,
+        &["dtb", "build", &p("board.dts"), "-o", &p("board.dtb")],
+    )?;
 
-    step(3, "norrec flash inspect flash.bin");
-    run_flash(vec!["inspect".into(), flash_bin.display().to_string()], ui)?;
+    step("the recovery FIT at the board's kernel load address (mkimage -f auto)");
+    let load = format!("{:#x}", board.memory.kernel_load.0);
+    norrec(
+        ui,
+        &[
+            "fit",
+            "build",
+            "--kernel",
+            &p("zImage"),
+            "--fdt",
+            &p("board.dtb"),
+            "--arch",
+            "arm",
+            "--load",
+            &load,
+            "-o",
+            &p("recovery.itb"),
+        ],
+    )?;
+    norrec(ui, &["fit", "verify", &p("recovery.itb")])?;
+
+    step("the flash image with the FIT at the board's recovery offset (dd | tr; dd conv=notrunc)");
+    let place = format!("{}@{:#x}", p("recovery.itb"), board.flash.recovery_offset.0);
+    norrec(
+        ui,
+        &["flash", "create", "--place", &place, "-o", &p("flash.bin")],
+    )?;
+    norrec(ui, &["flash", "inspect", &p("flash.bin")])?;
+
+    step("the U-Boot commands that load the FIT from SPI NOR (not the seed's setexpr.b sequence)");
+    norrec(ui, &["bootcmd", "nor"])?;
+
+    step("the recovered system's boot script and environment (mkimage -T script; mkenvimage)");
+    norrec(
+        ui,
+        &["script", "build", &p("boot.cmd"), "-o", &p("boot.scr")],
+    )?;
+    norrec(
+        ui,
+        &["env", "build", &p("uboot-env.txt"), "-o", &p("uboot.env")],
+    )?;
+
+    step("the SD card with the seed's partition layout (sfdisk)");
+    norrec(
+        ui,
+        &[
+            "disk",
+            "create",
+            &p("sd.img"),
+            "--size",
+            "1G",
+            "--board-layout",
+        ],
+    )?;
+    norrec(ui, &["disk", "show", &p("sd.img")])?;
+
+    step("the SWUpdate bundle (swugenerator)");
+    let gz = dir.join("rootfs.ext4.gz");
+    gzip(&dir.join("rootfs.ext4"), &gz)?;
+    norrec(
+        ui,
+        &[
+            "swu",
+            "build",
+            &p("sw-description"),
+            "-a",
+            &p("rootfs.ext4.gz"),
+            "-a",
+            &p("boot.scr"),
+            "-o",
+            &p("update.swu"),
+        ],
+    )?;
+    norrec(ui, &["swu", "list", &p("update.swu")])?;
 
     if args.keep.is_some() {
         ui.note(format_args!("\noutputs kept in {}", dir.display()));
@@ -77,22 +166,36 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Runs a `norrec flash …` command line as the user would type it.
-fn run_flash(argv: Vec<String>, ui: &Ui) -> anyhow::Result<()> {
-    use clap::Parser;
-    #[derive(Debug, Parser)]
-    struct Wrap {
-        #[command(subcommand)]
-        cmd: FlashCmd,
-    }
-    ui.note(format_args!("$ norrec flash {}", argv.join(" ")));
-    let w = Wrap::try_parse_from(std::iter::once("flash".to_owned()).chain(argv))?;
-    flash::run(w.cmd, ui)
+/// Prints and runs one norrec command line.
+fn norrec(ui: &Ui, argv: &[&str]) -> anyhow::Result<()> {
+    ui.note(format_args!("$ norrec {}", argv.join(" ")));
+    let cli = crate::Cli::try_parse_from(std::iter::once("norrec").chain(argv.iter().copied()))?;
+    crate::dispatch(cli.command, ui.clone())
 }
 
-/// A deterministic stand-in for the recovery image: 64 KiB of a counter pattern.
-fn example_payload() -> Vec<u8> {
-    (0..64 * 1024u32)
-        .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
-        .collect()
+fn write(path: &Path, data: &[u8]) -> anyhow::Result<()> {
+    std::fs::write(path, data).with_context(|| format!("{}: cannot write", path.display()))
+}
+
+/// `len` bytes that say what they are, then a pattern that compresses like code does (a little).
+fn stand_in(label: &[u8], len: usize) -> Vec<u8> {
+    let mut v: Vec<u8> = label.to_vec();
+    let mut x: u32 = 0x1234_5678;
+    while v.len() < len {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        v.push(if x % 4 == 0 { (x >> 8) as u8 } else { 0 });
+    }
+    v
+}
+
+fn gzip(src: &Path, dst: &Path) -> anyhow::Result<()> {
+    let data = std::fs::read(src).with_context(|| format!("{}: cannot read", src.display()))?;
+    let out =
+        std::fs::File::create(dst).with_context(|| format!("{}: cannot create", dst.display()))?;
+    let mut enc = flate2::write::GzEncoder::new(out, flate2::Compression::default());
+    std::io::Write::write_all(&mut enc, &data)?;
+    enc.finish()?;
+    Ok(())
 }
