@@ -69,9 +69,39 @@ fn target_arg(s: &str) -> Result<Target, String> {
     })
 }
 
+/// An image file whose `flush` does not fsync: writes reach the file (page cache) and the
+/// kernel writes them back as it does for `cp`, `mcopy` or `dd` without `conv=fsync`. The FAT
+/// code flushes after every step; an fsync each time cost more than the whole copy. Block
+/// devices keep their real flush.
+pub struct Unsynced(pub ImageFile);
+
+impl BlockDevice for Unsynced {
+    fn len(&self) -> u64 {
+        self.0.len()
+    }
+    fn sector_size(&self) -> u32 {
+        self.0.sector_size()
+    }
+    fn read_at(&mut self, offset: u64, buf: &mut [u8]) -> norrec_disk::Result<()> {
+        self.0.read_at(offset, buf)
+    }
+    fn write_at(&mut self, offset: u64, buf: &[u8]) -> norrec_disk::Result<()> {
+        self.0.write_at(offset, buf)
+    }
+    fn flush(&mut self) -> norrec_disk::Result<()> {
+        Ok(())
+    }
+    fn zero_range(&mut self, offset: u64, len: u64) -> norrec_disk::Result<()> {
+        self.0.zero_range(offset, len)
+    }
+    fn discard(&mut self, offset: u64, len: u64) -> norrec_disk::Result<()> {
+        self.0.discard(offset, len)
+    }
+}
+
 /// An opened image or block device.
 enum Dev {
-    Image(ImageFile),
+    Image(Unsynced),
     Device(LinuxBlockDevice),
 }
 
@@ -86,9 +116,11 @@ impl Dev {
                 LinuxBlockDevice::open_read_only(path).with_context(what)?
             })
         } else if write {
-            Dev::Image(ImageFile::open(path).with_context(what)?)
+            Dev::Image(Unsynced(ImageFile::open(path).with_context(what)?))
         } else {
-            Dev::Image(ImageFile::open_read_only(path).with_context(what)?)
+            Dev::Image(Unsynced(
+                ImageFile::open_read_only(path).with_context(what)?,
+            ))
         })
     }
 

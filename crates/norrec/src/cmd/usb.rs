@@ -11,7 +11,7 @@ use norrec_disk::fat::{self, DosDateTime, Identity};
 use norrec_disk::{ImageFile, Window, mbr, script};
 use serde::Serialize;
 
-use super::disk_fat::fat_choice;
+use super::disk_fat::{Unsynced, fat_choice};
 use crate::num::parse_size;
 use crate::ui::Ui;
 
@@ -110,8 +110,9 @@ fn create(a: CreateArgs, ui: &Ui) -> anyhow::Result<()> {
         .prefix(".norrec-")
         .tempfile_in(dir)
         .with_context(|| format!("{}: cannot create a file in {}", what(), dir.display()))?;
-    let mut img =
-        ImageFile::create_in(tmp.reopen().with_context(what)?, a.size).with_context(what)?;
+    let mut img = Unsynced(
+        ImageFile::create_in(tmp.reopen().with_context(what)?, a.size).with_context(what)?,
+    );
     mbr::write_table(&mut img, &table).with_context(what)?;
     let id = Identity {
         volume_id: a.volume_id.unwrap_or_else(fat::volume_id_now),
