@@ -12,7 +12,11 @@ pub enum Error {
     Field { field: String, msg: String },
     /// A source-text error at a line and column (`.its`, `.dts`, env text, boot.cmd).
     #[error("line {line}, column {col}: {msg}")]
-    Source { line: usize, col: usize, msg: String },
+    Source {
+        line: usize,
+        col: usize,
+        msg: String,
+    },
     /// An I/O error with what was being done.
     #[error("{what}: {source}")]
     Io {
