@@ -4,9 +4,10 @@
 //! Why a cache: `fatfs` reads and writes FAT entries a few bytes at a time and file data one
 //! cluster per call. Through the cache, FAT updates become memory operations and the clusters
 //! of a file, allocated one after the other, leave as a few large writes (consecutive dirty
-//! blocks are merged). Memory stays bounded ([`CACHE_BYTES`]): when full, dirty blocks are
-//! written out and the cache is emptied. Nothing reaches the device before [`CachedIo::sync`]
-//! or a full cache, so a caller that fails early (before any flush) leaves the device as it was.
+//! blocks are merged; whole uncached blocks written in sequence — file data — gather in one
+//! reused buffer of up to 4 MiB and leave in one call). Memory stays bounded ([`CACHE_BYTES`]
+//! plus that buffer): when full, dirty blocks are written out and the cache is emptied. Small
+//! changes reach the device only at [`CachedIo::sync`] or when the cache is full.
 
 use std::collections::BTreeMap;
 use std::io::{self, Read, Seek, SeekFrom, Write};
@@ -37,6 +38,13 @@ pub struct CachedIo<D: BlockDevice> {
     pos: u64,
     blocks: BTreeMap<u64, Block>,
     cached_bytes: usize,
+    /// Reused buffer for merged writes.
+    run: Vec<u8>,
+    /// Whole blocks written one after the other that are not in `blocks` (file data): kept in
+    /// one reused buffer and written with one call, without a per-block allocation.
+    pending: Vec<u8>,
+    /// Device offset of `pending` (block-aligned).
+    pending_at: u64,
 }
 
 fn to_io(e: crate::error::DiskError) -> io::Error {
@@ -53,6 +61,9 @@ impl<D: BlockDevice> CachedIo<D> {
             pos: 0,
             blocks: BTreeMap::new(),
             cached_bytes: 0,
+            run: Vec::new(),
+            pending: Vec::new(),
+            pending_at: 0,
         }
     }
 
@@ -69,6 +80,7 @@ impl<D: BlockDevice> CachedIo<D> {
 
     /// Forgets every unwritten change.
     pub fn discard_changes(&mut self) {
+        self.pending.clear();
         self.blocks.clear();
         self.cached_bytes = 0;
     }
@@ -83,8 +95,30 @@ impl<D: BlockDevice> CachedIo<D> {
         (self.len - idx * BLOCK).min(BLOCK) as usize
     }
 
+    fn flush_pending(&mut self) -> Result<()> {
+        if !self.pending.is_empty() {
+            self.dev.write_at(self.pending_at, &self.pending)?;
+            self.pending.clear();
+        }
+        Ok(())
+    }
+
+    /// Writes `pending` out first if block `idx` lies in it.
+    fn settle(&mut self, idx: u64) -> Result<()> {
+        let at = idx * BLOCK;
+        if !self.pending.is_empty()
+            && at >= self.pending_at
+            && at < self.pending_at + self.pending.len() as u64
+        {
+            self.flush_pending()?;
+        }
+        Ok(())
+    }
+
     fn write_back(&mut self) -> Result<()> {
-        let mut run: Vec<u8> = Vec::new();
+        self.flush_pending()?;
+        let mut run = std::mem::take(&mut self.run);
+        run.clear();
         let mut run_start = 0u64;
         let mut next = u64::MAX;
         for (&idx, b) in self.blocks.iter_mut() {
@@ -105,6 +139,7 @@ impl<D: BlockDevice> CachedIo<D> {
         if !run.is_empty() {
             self.dev.write_at(run_start * BLOCK, &run)?;
         }
+        self.run = run;
         Ok(())
     }
 
@@ -127,6 +162,12 @@ impl<D: BlockDevice> CachedIo<D> {
         }
         let start = idx * BLOCK;
         let end = ((idx + n) * BLOCK).min(self.len);
+        if !self.pending.is_empty()
+            && start < self.pending_at + self.pending.len() as u64
+            && self.pending_at < end
+        {
+            self.flush_pending()?;
+        }
         let mut buf = vec![0u8; (end - start) as usize];
         self.dev.read_at(start, &mut buf)?;
         for (i, chunk) in buf.chunks(BLOCK as usize).enumerate() {
@@ -150,6 +191,7 @@ impl<D: BlockDevice> CachedIo<D> {
             let idx = self.pos / BLOCK;
             let off = (self.pos % BLOCK) as usize;
             if !self.blocks.contains_key(&idx) {
+                self.settle(idx)?;
                 self.load(idx)?;
             }
             let b = &self.blocks[&idx];
@@ -178,6 +220,21 @@ impl<D: BlockDevice> CachedIo<D> {
             let blen = self.block_len(idx);
             let k = (blen - off).min(buf.len() - done);
             if !self.blocks.contains_key(&idx) {
+                if off == 0 && k == BLOCK as usize {
+                    let at = idx * BLOCK;
+                    let follows = !self.pending.is_empty()
+                        && self.pending_at + self.pending.len() as u64 == at
+                        && self.pending.len() < MERGE_BYTES;
+                    if !follows {
+                        self.flush_pending()?;
+                        self.pending_at = at;
+                    }
+                    self.pending.extend_from_slice(&buf[done..done + k]);
+                    done += k;
+                    self.pos += k as u64;
+                    continue;
+                }
+                self.settle(idx)?;
                 if off == 0 && k == blen {
                     self.make_room()?;
                     self.cached_bytes += blen;
@@ -271,6 +328,37 @@ mod tests {
         assert_eq!(&mem.data[4090..4110], &[0xaa; 20]);
         assert_eq!(&mem.data[3 * BLOCK as usize + 90..], &[1; 10]);
         assert_eq!(&mem.data[..4090], &orig[..4090]);
+    }
+
+    #[test]
+    fn sequential_blocks_merge_and_stay_coherent() {
+        let mut mem = MemDevice::zeroed(64 * BLOCK as usize);
+        {
+            let mut io = CachedIo::new(&mut mem);
+            io.seek(SeekFrom::Start(2 * BLOCK)).unwrap();
+            for i in 0..5u8 {
+                io.write_all(&[i + 1; BLOCK as usize]).unwrap(); // blocks 2..7, pending
+            }
+            // A read-ahead from block 0 reaches into the pending blocks: sees them.
+            io.seek(SeekFrom::Start(0)).unwrap();
+            let mut b = vec![0u8; 4 * BLOCK as usize];
+            io.read_exact(&mut b).unwrap();
+            assert_eq!(b[2 * BLOCK as usize], 1);
+            assert_eq!(b[3 * BLOCK as usize], 2);
+            // A small write into a block that was pending, then a rewrite of a whole one.
+            io.seek(SeekFrom::Start(4 * BLOCK + 1)).unwrap();
+            io.write_all(&[9]).unwrap();
+            io.seek(SeekFrom::Start(5 * BLOCK)).unwrap();
+            io.write_all(&[7; BLOCK as usize]).unwrap();
+            io.seek(SeekFrom::Start(4 * BLOCK)).unwrap();
+            let mut c = [0u8; 2];
+            io.read_exact(&mut c).unwrap();
+            assert_eq!(c, [3, 9]);
+            io.sync().unwrap();
+        }
+        let at = |blk: usize| mem.data[blk * BLOCK as usize];
+        assert_eq!((at(1), at(2), at(4), at(5), at(6)), (0, 1, 3, 7, 5));
+        assert_eq!(mem.data[4 * BLOCK as usize + 1], 9);
     }
 
     #[test]

@@ -73,7 +73,19 @@ fn target_arg(s: &str) -> Result<Target, String> {
 /// kernel writes them back as it does for `cp`, `mcopy` or `dd` without `conv=fsync`. The FAT
 /// code flushes after every step; an fsync each time cost more than the whole copy. Block
 /// devices keep their real flush.
+///
+/// Writes are also passed on as given, without scanning them for zero runs to punch as holes:
+/// the FAT code only writes metadata and file data (formatting clears regions with
+/// `zero_range`, which still punches holes), and the scan cost more than the copy.
 pub struct Unsynced(pub ImageFile);
+
+impl Unsynced {
+    /// Wraps `img`, turning its zero-run scan off.
+    pub fn new(mut img: ImageFile) -> Self {
+        img.set_sparse(false);
+        Unsynced(img)
+    }
+}
 
 impl BlockDevice for Unsynced {
     fn len(&self) -> u64 {
@@ -116,7 +128,7 @@ impl Dev {
                 LinuxBlockDevice::open_read_only(path).with_context(what)?
             })
         } else if write {
-            Dev::Image(Unsynced(ImageFile::open(path).with_context(what)?))
+            Dev::Image(Unsynced::new(ImageFile::open(path).with_context(what)?))
         } else {
             Dev::Image(Unsynced(
                 ImageFile::open_read_only(path).with_context(what)?,

@@ -110,7 +110,7 @@ fn create(a: CreateArgs, ui: &Ui) -> anyhow::Result<()> {
         .prefix(".norrec-")
         .tempfile_in(dir)
         .with_context(|| format!("{}: cannot create a file in {}", what(), dir.display()))?;
-    let mut img = Unsynced(
+    let mut img = Unsynced::new(
         ImageFile::create_in(tmp.reopen().with_context(what)?, a.size).with_context(what)?,
     );
     mbr::write_table(&mut img, &table).with_context(what)?;
