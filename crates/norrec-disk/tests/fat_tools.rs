@@ -352,3 +352,42 @@ fn big_volumes_fsck_clean_with_files() {
         assert!(used < 8 * MIB + 6 * MIB, "{size}: {used} bytes allocated");
     }
 }
+
+#[test]
+fn fat12_with_directories_is_fsck_clean() {
+    // 4 MiB: FAT12 (2036 clusters of 2 KiB, as mkfs.vfat picks); the '.'/'..' repair walks
+    // 12-bit FAT chains.
+    let dir = tempfile::tempdir().unwrap();
+    let img = dir.path().join("f12.img");
+    let f = File::options()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .open(&img)
+        .unwrap();
+    let mut im = ImageFile::create_in(f, 4 * MIB).unwrap();
+    let mut ident = id();
+    ident.hidden_sectors = 0;
+    let p = fat::format(&mut im, Choice::default(), &ident).unwrap();
+    assert_eq!(p.fat_type, fat::FatType::Fat12);
+    let src = dir.path().join("src");
+    let files = tree(&src);
+    let small: Vec<PathBuf> = fs::read_dir(&src)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| !p.ends_with("update-2026.11.swu"))
+        .collect();
+    fat::with_fs(&mut im, |fs| fat::fs::copy_in(fs, &small, "/")).unwrap();
+    let mut got = Vec::new();
+    fat::with_fs_read_only(&mut im, |fs| {
+        fat::fs::read_file(
+            fs,
+            "/Long Directory Name/nested/A file with spaces.txt",
+            &mut got,
+        )
+    })
+    .unwrap();
+    assert_eq!(got, files[3].1);
+    drop(im);
+    fsck_clean(&img);
+}
