@@ -466,14 +466,11 @@ fn seeds_setexpr_sequence_truncates_a_fit_that_norrecs_sequence_boots() {
         seen.contains(&format!("SF: {short} bytes @ 0x0 Read: OK")),
         "{seen}"
     );
+    // U-Boot's FIT check sees the header's totalsize over a blob that ends after `short`
+    // bytes (the rest of RAM never written): the structure does not parse
     let failed = seen
         .lines()
-        .find(|l| {
-            l.contains("Bad FIT kernel image format")
-                || l.contains("Bad hash value")
-                || l.contains("can't get kernel image")
-                || l.contains("Wrong Image Format")
-        })
+        .find(|l| l.contains("Bad FIT kernel image format!"))
         .unwrap_or_else(|| panic!("no bootm error:\n{seen}\nlog {}", log.display()));
     eprintln!("seed's sequence: fit_size={glued} for totalsize {size:#x}; bootm: {failed}");
     assert!(!seen.contains("Starting kernel"), "{seen}");
