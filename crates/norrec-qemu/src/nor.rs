@@ -126,7 +126,11 @@ impl NorMachine {
         let wrapper = {
             let mut w = log.as_os_str().to_owned();
             w.push(".qemu.sh");
-            PathBuf::from(w)
+            // absolute: a bare relative name would be looked up on PATH
+            std::path::absolute(PathBuf::from(w)).map_err(|source| Error::Io {
+                path: log.to_owned(),
+                source,
+            })?
         };
         let text = format!(
             "#!/bin/sh\nexec {} \"$@\" -drive {}\n",

@@ -487,3 +487,77 @@ fn seeds_setexpr_sequence_truncates_a_fit_that_norrecs_sequence_boots() {
         log.display()
     );
 }
+
+#[test]
+fn cli_types_commands_reports_json_and_names_the_log_on_a_missing_marker() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    if firmware().is_none() {
+        return;
+    }
+    let dir = workdir("cli");
+    let flash = erased_flash(&dir);
+    let log = dir.join("cli.log");
+    let out = norrec(&[
+        &"qemu",
+        &"nor",
+        &"--flash",
+        &flash,
+        &"--type",
+        &"sf probe",
+        &"--type",
+        &"sf read 40000000 0 10",
+        &"--type",
+        &"md.b 40000000 10",
+        &"--log",
+        &log,
+        &"--json",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    let outputs = v["outputs"].as_array().unwrap();
+    assert_eq!(outputs.len(), 3, "{out}");
+    assert_eq!(outputs[0][0], "sf probe");
+    assert!(
+        outputs[0][1].as_str().unwrap().contains(SF_PROBE_LINE),
+        "{out}"
+    );
+    // erased flash reads 0xff
+    assert!(
+        outputs[2][1]
+            .as_str()
+            .unwrap()
+            .starts_with("40000000: ff ff ff ff ff ff ff ff ff ff ff ff ff ff ff ff"),
+        "{out}"
+    );
+    assert!(v["prompt_seconds"].as_f64().unwrap() > 0.0);
+    assert!(
+        std::fs::read_to_string(&log)
+            .unwrap()
+            .contains("-drive if=mtd")
+    );
+
+    // a marker that never comes: one line, non-zero, naming the log
+    let never = dir.join("never.log");
+    let out = Command::new(env!("CARGO_BIN_EXE_norrec"))
+        .args([
+            "qemu",
+            "nor",
+            "--unattended",
+            "--marker",
+            "NEVER-THERE",
+            "--timeout",
+            "15",
+        ])
+        .arg("--flash")
+        .arg(&flash)
+        .arg("--log")
+        .arg(&never)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(
+        err.contains("NEVER-THERE") && err.contains(&never.display().to_string()),
+        "{err}"
+    );
+}
