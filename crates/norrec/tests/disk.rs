@@ -308,3 +308,60 @@ fn gpt_disks_are_refused_unless_the_script_says_dos() {
     assert!(dump.contains("label: dos\n"), "{dump}");
     assert!(dump.contains("g.img1 : start=        2048, size=      129024, type=c\n"));
 }
+
+/// `disk write --spl`: Debian's SPL lands at the board's 8 KiB, checked before writing; a broken
+/// SPL, sector 0, a partition and the end of the disk are refused with the image unchanged.
+#[test]
+fn disk_write_puts_the_spl_at_8k_and_refuses_what_dd_would_not() {
+    let Some(assets) = norrec_testutil::board_assets() else {
+        return;
+    };
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    ok(
+        d,
+        &["disk", "create", "sd.img", "--size", "1G", "--board-layout"],
+    );
+    let spl = std::fs::read(&assets.uboot_spl_bin).unwrap();
+    std::fs::write(d.join("spl.bin"), &spl).unwrap();
+    ok(d, &["disk", "write", "sd.img", "spl.bin", "--spl"]);
+    let img = head(&d.join("sd.img"));
+    assert!(img[8192..8192 + spl.len()] == spl[..], "SPL at 8 KiB");
+
+    let mut bad = spl.clone();
+    bad[0x100] ^= 1;
+    std::fs::write(d.join("bad.bin"), &bad).unwrap();
+    let e = fails(d, &["disk", "write", "sd.img", "bad.bin", "--spl"]);
+    assert!(e.contains("bad.bin") && e.contains("check_sum"), "{e}");
+    std::fs::write(d.join("blob.bin"), vec![0x5a; 2 << 20]).unwrap();
+    let e = fails(
+        d,
+        &["disk", "write", "sd.img", "blob.bin", "--offset", "1M"],
+    );
+    assert!(e.contains("overlaps partition 1"), "{e}");
+    let e = fails(d, &["disk", "write", "sd.img", "spl.bin", "--offset", "0"]);
+    assert!(e.contains("sector 0"), "{e}");
+    let e = fails(
+        d,
+        &[
+            "disk", "write", "sd.img", "blob.bin", "--offset", "1023M", "--force",
+        ],
+    );
+    assert!(e.contains("runs past the end"), "{e}");
+    assert!(
+        head(&d.join("sd.img")) == img,
+        "refusals leave the image unchanged"
+    );
+}
+
+/// The first 4 MiB of an image (the SPL area and the start of p1), where the writes go.
+fn head(path: &Path) -> Vec<u8> {
+    use std::io::Read;
+    let mut v = Vec::new();
+    std::fs::File::open(path)
+        .unwrap()
+        .take(4 << 20)
+        .read_to_end(&mut v)
+        .unwrap();
+    v
+}

@@ -57,6 +57,13 @@ pub enum DiskCmd {
         after_help = "Examples:\n  norrec disk cp boot.scr uboot.env sd.img:1:/\n  norrec disk cp update.swu usb.img:1:/update.swu\n  norrec disk cp sd.img:1:/boot.scr ./boot.scr\n  norrec disk cp sd.img:1:/ ./p1-copy"
     )]
     Cp(super::disk_fat::CpArgs),
+    /// Write a file's raw bytes at an offset of a disk (dd conv=notrunc), outside the partition
+    /// table and every partition unless --force; with --spl, only a valid sunxi SPL, by default
+    /// at the board's SPL offset (8 KiB). The bytes are read back and compared.
+    #[command(
+        after_help = "Examples:\n  norrec disk write sd.img u-boot-sunxi-with-spl.bin --spl\n  norrec disk write sd.img blob.bin --offset 1M --force"
+    )]
+    Write(super::disk_raw::WriteArgs),
     /// List a directory (or one file) of a FAT: IMG:N[:/path].
     #[command(
         after_help = "Examples:\n  norrec disk ls usb.img:1\n  norrec disk ls sd.img:1:/boot --json"
@@ -101,6 +108,7 @@ pub fn run(cmd: DiskCmd, ui: &Ui) -> anyhow::Result<()> {
         DiskCmd::Format(a) => super::disk_fat::format(a, ui),
         DiskCmd::Cp(a) => super::disk_fat::cp(a, ui),
         DiskCmd::Ls(a) => super::disk_fat::ls(a, ui),
+        DiskCmd::Write(a) => super::disk_raw::write(a, ui),
     }
 }
 

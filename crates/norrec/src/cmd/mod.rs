@@ -5,6 +5,7 @@ pub mod bootcmd;
 pub mod demo;
 pub mod disk;
 pub mod disk_fat;
+pub mod disk_raw;
 pub mod dtb;
 pub mod env;
 pub mod fit;
