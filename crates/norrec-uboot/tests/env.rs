@@ -1,7 +1,7 @@
 //! Environment images against mkenvimage (byte for byte) and libubootenv's fw_setenv, and the
 //! default environment of Debian's Cubieboard U-Boot.
 
-use norrec_testutil::{run_ok, tool, tools_required};
+use norrec_testutil::{run_ok, tool};
 use norrec_uboot::env::{
     EnvCopy, EnvSet, Layout, encode, find_default_env, parse_mkenvimage_text, select,
 };
@@ -181,33 +181,10 @@ fn reads_what_fw_setenv_wrote_single_and_redundant() {
     }
 }
 
-/// Debian's Cubieboard `u-boot-sunxi-with-spl.bin` (package u-boot-sunxi, armhf), from
-/// `NORREC_UBOOT_SUNXI` or the cache `scripts/setup` fills.
+/// Debian's Cubieboard `u-boot-sunxi-with-spl.bin`, from the board assets `scripts/setup` fetches.
 fn debian_uboot() -> Option<Vec<u8>> {
-    // NORREC_UBOOT_SUNXI, else the cache scripts/setup fills: $NORREC_CACHE, else
-    // $XDG_CACHE_HOME/norrec, else ~/.cache/norrec; then debs/u-boot-sunxi/ (dpkg -x of
-    // u-boot-sunxi:armhf).
-    let cache = std::env::var_os("NORREC_CACHE")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("XDG_CACHE_HOME").map(|x| PathBuf::from(x).join("norrec")))
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/norrec")));
-    let path = std::env::var_os("NORREC_UBOOT_SUNXI")
-        .map(PathBuf::from)
-        .or_else(|| {
-            cache.map(|c| {
-                c.join("debs/u-boot-sunxi/usr/lib/u-boot/Cubieboard/u-boot-sunxi-with-spl.bin")
-            })
-        });
-    match path.filter(|p| p.is_file()) {
-        Some(p) => Some(std::fs::read(p).unwrap()),
-        None if tools_required() => panic!(
-            "Debian's Cubieboard u-boot-sunxi-with-spl.bin not found (NORREC_UBOOT_SUNXI or ~/.cache/norrec/debs): run scripts/setup"
-        ),
-        None => {
-            eprintln!("skipping: Debian's u-boot-sunxi-with-spl.bin not found (run scripts/setup)");
-            None
-        }
-    }
+    norrec_testutil::board_assets()
+        .map(|a| std::fs::read(&a.uboot_spl_bin).expect("read u-boot-sunxi-with-spl.bin"))
 }
 
 #[test]

@@ -1,34 +1,11 @@
 //! The eGON.BT0 check on Debian's Cubieboard `u-boot-sunxi-with-spl.bin`, intact and broken.
 
-use norrec_testutil::tools_required;
 use norrec_uboot::spl::{Payload, STAMP, check, checksum};
-use std::path::PathBuf;
 
+/// Debian's Cubieboard `u-boot-sunxi-with-spl.bin`, from the board assets `scripts/setup` fetches.
 fn debian_uboot() -> Option<Vec<u8>> {
-    // NORREC_UBOOT_SUNXI, else the cache scripts/setup fills: $NORREC_CACHE, else
-    // $XDG_CACHE_HOME/norrec, else ~/.cache/norrec; then debs/u-boot-sunxi/ (dpkg -x of
-    // u-boot-sunxi:armhf).
-    let cache = std::env::var_os("NORREC_CACHE")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("XDG_CACHE_HOME").map(|x| PathBuf::from(x).join("norrec")))
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/norrec")));
-    let path = std::env::var_os("NORREC_UBOOT_SUNXI")
-        .map(PathBuf::from)
-        .or_else(|| {
-            cache.map(|c| {
-                c.join("debs/u-boot-sunxi/usr/lib/u-boot/Cubieboard/u-boot-sunxi-with-spl.bin")
-            })
-        });
-    match path.filter(|p| p.is_file()) {
-        Some(p) => Some(std::fs::read(p).unwrap()),
-        None if tools_required() => panic!(
-            "Debian's Cubieboard u-boot-sunxi-with-spl.bin not found (NORREC_UBOOT_SUNXI or ~/.cache/norrec/debs): run scripts/setup"
-        ),
-        None => {
-            eprintln!("skipping: Debian's u-boot-sunxi-with-spl.bin not found (run scripts/setup)");
-            None
-        }
-    }
+    norrec_testutil::board_assets()
+        .map(|a| std::fs::read(&a.uboot_spl_bin).expect("read u-boot-sunxi-with-spl.bin"))
 }
 
 #[test]

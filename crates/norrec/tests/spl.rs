@@ -3,8 +3,6 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use norrec_testutil::tools_required;
-
 fn norrec(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_norrec"))
         .args(args)
@@ -16,31 +14,9 @@ fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 
+/// Debian's Cubieboard `u-boot-sunxi-with-spl.bin`, from the board assets `scripts/setup` fetches.
 fn debian_uboot() -> Option<PathBuf> {
-    // NORREC_UBOOT_SUNXI, else the cache scripts/setup fills: $NORREC_CACHE, else
-    // $XDG_CACHE_HOME/norrec, else ~/.cache/norrec; then debs/u-boot-sunxi/ (dpkg -x of
-    // u-boot-sunxi:armhf).
-    let cache = std::env::var_os("NORREC_CACHE")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("XDG_CACHE_HOME").map(|x| PathBuf::from(x).join("norrec")))
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/norrec")));
-    let path = std::env::var_os("NORREC_UBOOT_SUNXI")
-        .map(PathBuf::from)
-        .or_else(|| {
-            cache.map(|c| {
-                c.join("debs/u-boot-sunxi/usr/lib/u-boot/Cubieboard/u-boot-sunxi-with-spl.bin")
-            })
-        });
-    match path.filter(|p| p.is_file()) {
-        Some(p) => Some(p),
-        None if tools_required() => panic!(
-            "Debian's Cubieboard u-boot-sunxi-with-spl.bin not found (NORREC_UBOOT_SUNXI or ~/.cache/norrec/debs): run scripts/setup"
-        ),
-        None => {
-            eprintln!("skipping: Debian's u-boot-sunxi-with-spl.bin not found (run scripts/setup)");
-            None
-        }
-    }
+    norrec_testutil::board_assets().map(|a| a.uboot_spl_bin)
 }
 
 #[test]
