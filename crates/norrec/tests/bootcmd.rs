@@ -1,31 +1,10 @@
 //! `norrec bootcmd nor`: its three output forms, and the seed's failing size against its own.
 
-use std::path::Path;
-use std::process::{Command, Output};
-
 use norrec_uboot::bootcmd::{Machine, NorBoot, seed_sequence};
 use norrec_uboot::legacy::LegacyImage;
 
-fn norrec(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_norrec"))
-        .args(args)
-        .output()
-        .expect("run norrec")
-}
-
-fn ok(args: &[&str]) -> String {
-    let out = norrec(args);
-    assert!(
-        out.status.success(),
-        "norrec {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
+mod common;
+use common::{ok, s};
 
 const ARGS: &[&str] = &[
     "bootcmd",

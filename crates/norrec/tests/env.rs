@@ -2,38 +2,12 @@
 //! binary, and its bad inputs.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use norrec_testutil::{run_ok, tool};
 
-fn norrec(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_norrec"))
-        .args(args)
-        .output()
-        .expect("run norrec")
-}
-
-fn ok(args: &[&str]) -> String {
-    let out = norrec(args);
-    assert!(
-        out.status.success(),
-        "norrec {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-fn fails(args: &[&str]) -> String {
-    let out = norrec(args);
-    assert_eq!(out.status.code(), Some(1), "norrec {args:?} should fail");
-    let err = String::from_utf8(out.stderr).unwrap();
-    assert_eq!(err.lines().count(), 1, "one line expected, got:\n{err}");
-    err
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
+mod common;
+use common::{fails, ok, s};
 
 fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()

@@ -1,41 +1,13 @@
 //! `norrec flash` against the seed's own commands (dd, tr) and its bad inputs.
 
-use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 
 use norrec_testutil::{sh_ok, tool};
 
+mod common;
+use common::{fails, norrec, ok, s};
+
 const SIXTEEN_MIB: usize = 16 * 1024 * 1024;
-
-fn norrec(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_norrec"))
-        .args(args)
-        .output()
-        .expect("run norrec")
-}
-
-fn ok(args: &[&str]) -> String {
-    let out = norrec(args);
-    assert!(
-        out.status.success(),
-        "norrec {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-/// Runs norrec expecting failure with exit code 1 and exactly one stderr line; returns it.
-fn fails(args: &[&str]) -> String {
-    let out = norrec(args);
-    assert_eq!(out.status.code(), Some(1), "norrec {args:?} should fail");
-    let err = String::from_utf8(out.stderr).unwrap();
-    assert_eq!(err.lines().count(), 1, "one line expected, got:\n{err}");
-    err
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
 
 fn pattern(len: usize, seed: u32) -> Vec<u8> {
     (0..len as u32)

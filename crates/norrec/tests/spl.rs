@@ -1,18 +1,9 @@
 //! `norrec spl check` on Debian's Cubieboard U-Boot, intact, broken, and inside an SD image.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::PathBuf;
 
-fn norrec(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_norrec"))
-        .args(args)
-        .output()
-        .expect("run norrec")
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
+mod common;
+use common::{norrec, s};
 
 /// Debian's Cubieboard `u-boot-sunxi-with-spl.bin`, from the board assets `scripts/setup` fetches.
 fn debian_uboot() -> Option<PathBuf> {

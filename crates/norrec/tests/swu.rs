@@ -4,30 +4,12 @@
 //! and extracted by norrec.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
 use norrec_testutil::{run_ok, sh_ok, tool};
 
-fn norrec(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_norrec"))
-        .args(args)
-        .output()
-        .expect("run norrec")
-}
-
-fn ok(args: &[&str]) -> String {
-    let out = norrec(args);
-    assert!(
-        out.status.success(),
-        "norrec {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
+mod common;
+use common::{ok, s};
 
 /// Keys and certificates made by openssl.
 struct Pki {

@@ -1,0 +1,39 @@
+//! Helpers the CLI integration tests share: run the `norrec` binary cargo built for them.
+// Each test binary compiles this module and uses its own subset.
+#![allow(dead_code)]
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+/// Runs `norrec ARGS…` to completion.
+pub fn norrec(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_norrec"))
+        .args(args)
+        .output()
+        .expect("run norrec")
+}
+
+/// Runs norrec, panics with its stderr unless it succeeds, returns its stdout.
+pub fn ok(args: &[&str]) -> String {
+    let out = norrec(args);
+    assert!(
+        out.status.success(),
+        "norrec {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Runs norrec expecting exit code 1 and exactly one stderr line, which is returned.
+pub fn fails(args: &[&str]) -> String {
+    let out = norrec(args);
+    assert_eq!(out.status.code(), Some(1), "norrec {args:?} should fail");
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(err.lines().count(), 1, "one line expected, got:\n{err}");
+    err
+}
+
+/// A path as the `&str` an argument list wants.
+pub fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
