@@ -9,7 +9,7 @@ use std::process::Command;
 use norrec_testutil::{run_ok, sh_ok, tool};
 
 mod common;
-use common::{ok, s};
+use common::{ok, s, signer_cert};
 
 /// Keys and certificates made by openssl.
 struct Pki {
@@ -21,28 +21,7 @@ fn pki(dir: &Path) -> Option<Pki> {
     let openssl = tool("openssl")?;
     let key = dir.join("key.pem");
     let cert = dir.join("cert.pem");
-    run_ok(
-        &openssl,
-        [
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            s(&key),
-            "-out",
-            s(&cert),
-            "-days",
-            "30",
-            "-subj",
-            "/CN=norrec signer",
-            "-addext",
-            "keyUsage=digitalSignature",
-            "-addext",
-            "extendedKeyUsage=emailProtection",
-        ],
-    );
+    signer_cert(&openssl, &key, &cert, "emailProtection");
     Some(Pki { key, cert })
 }
 

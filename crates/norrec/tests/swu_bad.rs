@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use norrec_swu::cpio::{CpioReader, CpioWriter, Format};
-use norrec_testutil::{run_ok, tool};
+use norrec_testutil::tool;
+
+mod common;
 
 fn norrec(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_norrec"))
@@ -69,28 +71,7 @@ fn setup() -> Option<Case> {
         (&key, &cert, "emailProtection"),
         (&code_key, &code_cert, "codeSigning"),
     ] {
-        run_ok(
-            &openssl,
-            [
-                "req",
-                "-x509",
-                "-newkey",
-                "rsa:2048",
-                "-nodes",
-                "-keyout",
-                s(k),
-                "-out",
-                s(c),
-                "-days",
-                "5",
-                "-subj",
-                "/CN=bad-input tests",
-                "-addext",
-                "keyUsage=digitalSignature",
-                "-addext",
-                &format!("extendedKeyUsage={eku}"),
-            ],
-        );
+        common::signer_cert(&openssl, k, c, eku);
     }
     let art = p("art");
     std::fs::create_dir_all(&art).unwrap();

@@ -37,3 +37,30 @@ pub fn fails(args: &[&str]) -> String {
 pub fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
+
+/// Makes a self-signed RSA-2048 signer certificate with openssl: keyUsage digitalSignature and the
+/// given extendedKeyUsage (SWUpdate wants emailProtection).
+pub fn signer_cert(openssl: &Path, key: &Path, cert: &Path, eku: &str) {
+    norrec_testutil::run_ok(
+        openssl,
+        [
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            s(key),
+            "-out",
+            s(cert),
+            "-days",
+            "30",
+            "-subj",
+            "/CN=norrec test signer",
+            "-addext",
+            "keyUsage=digitalSignature",
+            "-addext",
+            &format!("extendedKeyUsage={eku}"),
+        ],
+    );
+}
