@@ -42,6 +42,16 @@ pub enum DiskError {
     /// A path inside a FAT that does not exist or is of the wrong kind.
     #[error("{path}: {msg}")]
     FatPath { path: String, msg: String },
+    /// A partition or image that holds no ext4 file system (the field that says so is named).
+    #[error("no ext4 file system: {0}")]
+    NotExt4(String),
+    /// An ext4 that cannot be made with the size or options asked for.
+    #[error("cannot make ext4: {0}")]
+    Ext4Format(String),
+    /// An ext4 structure that is damaged or uses what norrec does not read, at a byte offset
+    /// from the start of the file system.
+    #[error("ext4 at byte {offset:#x}: {msg}")]
+    Ext4 { offset: u64, msg: String },
     /// Not enough free space in the FAT for a copy (checked before anything is written).
     #[error("not enough space: {needed} bytes needed, {free} bytes free")]
     NoSpace { needed: u64, free: u64 },

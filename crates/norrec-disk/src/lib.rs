@@ -23,10 +23,13 @@
 //!   formats (hand-written formatter), files and trees copied in and out and listed through the
 //!   `fatfs` crate behind a write-back cache (see [`fat`] for what norrec works around).
 //!
-//! Not here (yet): GPT, logical partitions in an extended partition (refused clearly), ext4.
+//! - [`ext4`]: ext4 read (files out of any image) and write (format, build from a directory).
+//!
+//! Not here (yet): GPT, logical partitions in an extended partition (refused clearly).
 
 pub mod block;
 pub mod error;
+pub mod ext4;
 pub mod fat;
 pub mod image;
 pub mod mbr;

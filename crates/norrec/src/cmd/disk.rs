@@ -69,6 +69,12 @@ pub enum DiskCmd {
         after_help = "Examples:\n  norrec disk ls usb.img:1\n  norrec disk ls sd.img:1:/boot --json"
     )]
     Ls(super::disk_fat::LsArgs),
+    /// Build an ext4 image file from a directory tree (what `mke2fs -t ext4 -d DIR` does).
+    #[command(
+        name = "mkfs-from-dir",
+        after_help = "Examples:\n  norrec disk mkfs-from-dir rootfs/ -o rootfs.ext4 --size 64M"
+    )]
+    MkfsFromDir(super::disk_ext4::MkfsArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -109,6 +115,7 @@ pub fn run(cmd: DiskCmd, ui: &Ui) -> anyhow::Result<()> {
         DiskCmd::Cp(a) => super::disk_fat::cp(a, ui),
         DiskCmd::Ls(a) => super::disk_fat::ls(a, ui),
         DiskCmd::Write(a) => super::disk_raw::write(a, ui),
+        DiskCmd::MkfsFromDir(a) => super::disk_ext4::mkfs_from_dir(a, ui),
     }
 }
 

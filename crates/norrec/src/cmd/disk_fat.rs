@@ -112,13 +112,13 @@ impl BlockDevice for Unsynced {
 }
 
 /// An opened image or block device.
-enum Dev {
+pub(crate) enum Dev {
     Image(Unsynced),
     Device(LinuxBlockDevice),
 }
 
 impl Dev {
-    fn open(path: &Path, write: bool) -> anyhow::Result<Self> {
+    pub(crate) fn open(path: &Path, write: bool) -> anyhow::Result<Self> {
         let what = || path.display().to_string();
         let meta = std::fs::metadata(path).with_context(what)?;
         Ok(if meta.file_type().is_block_device() {
@@ -136,7 +136,7 @@ impl Dev {
         })
     }
 
-    fn dev(&mut self) -> &mut dyn BlockDevice {
+    pub(crate) fn dev(&mut self) -> &mut dyn BlockDevice {
         match self {
             Dev::Image(i) => i,
             Dev::Device(d) => d,
@@ -145,7 +145,7 @@ impl Dev {
 }
 
 /// The window of partition `t.part` (or the whole device) and its first sector.
-fn window<'a>(
+pub(crate) fn window<'a>(
     dev: &'a mut dyn BlockDevice,
     t: &Target,
 ) -> anyhow::Result<(Window<&'a mut dyn BlockDevice>, u64)> {
@@ -173,16 +173,27 @@ fn window<'a>(
     Ok((Window::partition(dev, &p).with_context(name)?, p.start))
 }
 
+/// Whether the window holds an ext4 (ext2/3) file system: the superblock magic 0xEF53 at byte
+/// 1024 + 0x38.
+pub(crate) fn is_ext4(win: &mut impl BlockDevice) -> anyhow::Result<bool> {
+    if win.len() < 2048 {
+        return Ok(false);
+    }
+    let mut magic = [0u8; 2];
+    win.read_at(1024 + 0x38, &mut magic)?;
+    Ok(u16::from_le_bytes(magic) == 0xEF53)
+}
+
 #[derive(Debug, clap::Args)]
 pub struct FormatArgs {
     /// The partition: IMG:N (N from 1; 0 = the whole image, no partition table).
     #[arg(value_parser = target_arg)]
-    target: Target,
-    /// The file system: vfat (fat, msdos alike); ext4 is not implemented yet.
-    fstype: String,
-    /// Volume label (up to 11 characters, stored upper-case).
+    pub(crate) target: Target,
+    /// The file system: vfat (fat, msdos alike) or ext4.
+    pub(crate) fstype: String,
+    /// Volume label (vfat: up to 11 characters, stored upper-case; ext4: up to 16 bytes).
     #[arg(short = 'L', long, short_alias = 'n')]
-    label: Option<String>,
+    pub(crate) label: Option<String>,
     /// Force the FAT type (12, 16 or 32) instead of mkfs.vfat's choice for the size.
     #[arg(short = 'F', long = "fat", value_parser = ["12", "16", "32"])]
     fat: Option<String>,
@@ -233,8 +244,8 @@ pub fn fat_choice(fat: Option<&str>, cluster_size: Option<u64>) -> anyhow::Resul
 pub fn format(a: FormatArgs, ui: &Ui) -> anyhow::Result<()> {
     match a.fstype.as_str() {
         "vfat" | "fat" | "msdos" => {}
-        "ext4" => bail!("ext4 formatting is not implemented yet (only vfat)"),
-        other => bail!("file system type {other:?}: norrec formats vfat only"),
+        "ext4" => return super::disk_ext4::format(a, ui),
+        other => bail!("file system type {other:?}: norrec formats vfat and ext4"),
     }
     let choice = fat_choice(a.fat.as_deref(), a.cluster_size)?;
     let name = format!("{}:{}", a.target.image.display(), a.target.part);
@@ -308,8 +319,13 @@ pub fn cp(a: CpArgs, ui: &Ui) -> anyhow::Result<()> {
                 std::fs::metadata(l).with_context(|| l.display().to_string())?;
             }
             let mut dev = Dev::open(&t.image, true)?;
-            let (win, _) = window(dev.dev(), &t)?;
+            let (mut win, _) = window(dev.dev(), &t)?;
             let name = format!("{}:{}:{}", t.image.display(), t.part, t.path);
+            if is_ext4(&mut win)? {
+                bail!(
+                    "{name}: the partition holds ext4, which norrec writes only whole: build it with `norrec disk mkfs-from-dir`"
+                );
+            }
             let bytes = fat::with_fs(win, |fs| fat::fs::copy_in(fs, &locals, &t.path))
                 .with_context(|| name.clone())?;
             ui.report(
@@ -329,9 +345,12 @@ pub fn cp(a: CpArgs, ui: &Ui) -> anyhow::Result<()> {
                 );
             };
             let mut dev = Dev::open(&t.image, false)?;
-            let (win, _) = window(dev.dev(), t)?;
+            let (mut win, _) = window(dev.dev(), t)?;
             let name = format!("{}:{}:{}", t.image.display(), t.part, t.path);
             let dst = PathBuf::from(dst);
+            if is_ext4(&mut win)? {
+                return super::disk_ext4_read::cp_out(win, t, &dst, ui);
+            }
             let bytes = fat::with_fs_read_only(win, |fs| fat::fs::copy_out(fs, &t.path, &dst))
                 .with_context(|| name.clone())?;
             ui.report(
@@ -384,7 +403,10 @@ pub fn ls(a: LsArgs, ui: &Ui) -> anyhow::Result<()> {
     let t = a.target;
     let name = format!("{}:{}:{}", t.image.display(), t.part, t.path);
     let mut dev = Dev::open(&t.image, false)?;
-    let (win, _) = window(dev.dev(), &t)?;
+    let (mut win, _) = window(dev.dev(), &t)?;
+    if is_ext4(&mut win)? {
+        return super::disk_ext4_read::ls(win, &t, ui);
+    }
     let (info, entries) = fat::with_fs_read_only(win, |fs| {
         Ok((fat::fs::info(fs)?, fat::fs::list(fs, &t.path)?))
     })

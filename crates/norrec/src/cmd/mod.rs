@@ -4,6 +4,8 @@ pub mod agent;
 pub mod bootcmd;
 pub mod demo;
 pub mod disk;
+pub mod disk_ext4;
+pub mod disk_ext4_read;
 pub mod disk_fat;
 pub mod disk_raw;
 pub mod dtb;
