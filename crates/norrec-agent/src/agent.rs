@@ -16,6 +16,8 @@ use crate::platform::{ModuleLoad, Platform};
 pub const PROBE_MARKER: &str = "NORREC-AGENT-PROBE-OK";
 /// Where the probe mounts the USB stick's partition.
 pub const USB_MOUNT: &str = "/mnt/usb";
+/// Where the probe mounts each file system it finds on the eMMC, one after the other.
+pub const SD_MOUNT: &str = "/mnt/sd";
 /// How long PID 1 waits after a fatal error before it reboots.
 pub const FATAL_REBOOT_SECONDS: u64 = 30;
 
@@ -185,8 +187,43 @@ fn human(bytes: u64) -> String {
     }
 }
 
-/// The probe: block devices and partitions, the USB stick's files (its FAT mounted read-only),
-/// then [`PROBE_MARKER`].
+/// The file system a partition holds, from its first 2 KiB: `ext4` (superblock magic 0xEF53 at
+/// byte 1024 + 0x38), `vfat` (boot sector signature 0x55AA and "FAT" in the FAT12/16 or FAT32
+/// type field), or `None`.
+pub fn sniff_fs(head: &[u8; 2048]) -> Option<&'static str> {
+    if head[1024 + 0x38..1024 + 0x3a] == [0x53, 0xef] {
+        Some("ext4")
+    } else if head[510..512] == [0x55, 0xaa]
+        && (&head[0x36..0x39] == b"FAT" || &head[0x52..0x55] == b"FAT")
+    {
+        Some("vfat")
+    } else {
+        None
+    }
+}
+
+/// Mounts `dev` read-only as `fstype` on `mnt`, lists its top directory, unmounts it.
+fn list_fs(p: &mut dyn Platform, dev: &str, mnt: &Path, fstype: &str, tag: &str) -> Result<()> {
+    p.mount(dev, mnt, fstype, true)?;
+    let listed = p.list_dir(mnt);
+    let unmounted = p.unmount(mnt);
+    let entries = listed?;
+    say(format!(
+        "{dev} ({fstype}, read-only): {} entries",
+        entries.len()
+    ));
+    for e in &entries {
+        if e.is_dir {
+            say(format!("{tag} {}/", e.name));
+        } else {
+            say(format!("{tag} {} {} bytes", e.name, e.size));
+        }
+    }
+    unmounted
+}
+
+/// The probe: block devices and partitions, the file systems on the eMMC's partitions and the
+/// USB stick's files (each mounted read-only and listed), then [`PROBE_MARKER`].
 pub fn probe(p: &mut dyn Platform, board: &Board) -> Result<()> {
     for dev in p.block_devices()? {
         match dev.partition {
@@ -198,24 +235,31 @@ pub fn probe(p: &mut dyn Platform, board: &Board) -> Result<()> {
             None => say(format!("block {} {}", dev.name, human(dev.size))),
         }
     }
-    let usb = Board::partition_device(&board.storage.usb, board.storage.usb_partition);
-    let mnt = Path::new(USB_MOUNT);
-    p.mount(&usb, mnt, "vfat", true)?;
-    let listed = p.list_dir(mnt);
-    let unmounted = p.unmount(mnt);
-    let entries = listed?;
-    say(format!(
-        "{usb} (vfat, read-only): {} entries",
-        entries.len()
-    ));
-    for e in &entries {
-        if e.is_dir {
-            say(format!("usb {}/", e.name));
-        } else {
-            say(format!("usb {} {} bytes", e.name, e.size));
+    let emmc = board
+        .storage
+        .emmc
+        .rsplit('/')
+        .next()
+        .unwrap_or(&board.storage.emmc)
+        .to_owned();
+    for dev in p.block_devices()? {
+        let Some(n) = dev.partition else { continue };
+        if Board::partition_device(&emmc, n) != dev.name {
+            continue;
+        }
+        let path = format!("/dev/{}", dev.name);
+        let mut head = [0u8; 2048];
+        if dev.size < head.len() as u64 {
+            continue;
+        }
+        p.read_at(Path::new(&path), 0, &mut head)?;
+        match sniff_fs(&head) {
+            Some(fstype) => list_fs(p, &path, Path::new(SD_MOUNT), fstype, &format!("sd p{n}"))?,
+            None => say(format!("{path}: no ext4 or vfat file system")),
         }
     }
-    unmounted?;
+    let usb = Board::partition_device(&board.storage.usb, board.storage.usb_partition);
+    list_fs(p, &usb, Path::new(USB_MOUNT), "vfat", "usb")?;
     say(PROBE_MARKER);
     Ok(())
 }
@@ -280,6 +324,48 @@ pub fn pid1(p: &mut dyn Platform) -> ! {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The probe recognises what the real mkfs tools make, and nothing in zeros.
+    #[test]
+    fn sniff_fs_of_real_file_systems() {
+        let dir = tempfile::tempdir().unwrap();
+        let head = |name: &str| -> [u8; 2048] {
+            let mut h = [0u8; 2048];
+            let bytes = std::fs::read(dir.path().join(name)).unwrap();
+            h.copy_from_slice(&bytes[..2048]);
+            h
+        };
+        assert_eq!(sniff_fs(&[0u8; 2048]), None);
+        for (tool, args, want) in [
+            ("mkfs.vfat", &["-C"][..], "vfat"),
+            ("mkfs.ext4", &["-q", "-F"][..], "ext4"),
+        ] {
+            let Some(t) = norrec_testutil::tool(tool) else {
+                continue;
+            };
+            let img = dir.path().join(want);
+            if want == "ext4" {
+                std::fs::File::create(&img)
+                    .unwrap()
+                    .set_len(8 << 20)
+                    .unwrap();
+                norrec_testutil::run_ok(&t, args.iter().copied().chain([img.to_str().unwrap()]));
+            } else {
+                norrec_testutil::run_ok(
+                    &t,
+                    args.iter().copied().chain([img.to_str().unwrap(), "8192"]),
+                );
+            }
+            assert_eq!(sniff_fs(&head(want)), Some(want), "{tool}");
+        }
+        // A FAT32 boot sector has its type name at 0x52, not 0x36.
+        let mut fat32 = [0u8; 2048];
+        fat32[510..512].copy_from_slice(&[0x55, 0xaa]);
+        fat32[0x52..0x5a].copy_from_slice(b"FAT32   ");
+        assert_eq!(sniff_fs(&fat32), Some("vfat"));
+        fat32[510] = 0;
+        assert_eq!(sniff_fs(&fat32), None);
+    }
 
     #[test]
     fn options_from_cmdline() {

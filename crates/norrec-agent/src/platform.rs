@@ -52,6 +52,8 @@ pub trait Platform {
     fn list_dir(&self, path: &Path) -> Result<Vec<DirEntry>>;
     /// A small file's contents (`/proc/cmdline`, the module order).
     fn read_file(&self, path: &Path) -> Result<Vec<u8>>;
+    /// Fills `buf` from byte `offset` of a file or device (to recognise a file system).
+    fn read_at(&self, path: &Path, offset: u64, buf: &mut [u8]) -> Result<()>;
     /// Waits.
     fn sleep(&self, d: Duration);
     /// Flushes file systems and restarts the machine (through the watchdog on the A10, so QEMU
@@ -154,6 +156,13 @@ impl Platform for Linux {
 
     fn read_file(&self, path: &Path) -> Result<Vec<u8>> {
         std::fs::read(path).map_err(io(PathBuf::from(path)))
+    }
+
+    fn read_at(&self, path: &Path, offset: u64, buf: &mut [u8]) -> Result<()> {
+        use std::os::unix::fs::FileExt;
+        std::fs::File::open(path)
+            .and_then(|f| f.read_exact_at(buf, offset))
+            .map_err(io(PathBuf::from(path)))
     }
 
     fn sleep(&self, d: Duration) {
