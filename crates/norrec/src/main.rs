@@ -88,6 +88,7 @@ fn main() {
     if std::process::id() == 1 || argv0.to_string_lossy().ends_with("init") {
         cmd::agent::pid1();
     }
+    ui::exit_quietly_on_closed_stdout();
     let cli = Cli::parse();
     let ui = ui::Ui::new(cli.json, cli.verbose, cli.quiet, cli.board);
     let result = dispatch(cli.command, ui.clone());

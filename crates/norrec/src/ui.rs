@@ -6,6 +6,41 @@ use std::io::IsTerminal;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
+/// Makes a closed stdout (`norrec disk show img | head -1`) end the process quietly, as SIGPIPE
+/// ends `cat`: exit status 141 (128 + SIGPIPE, what a shell reports for a pipe-killed process)
+/// and nothing on stderr.
+///
+/// Rust ignores SIGPIPE, so a write to a closed pipe returns `EPIPE` and `println!` panics with
+/// "failed printing to stdout: Broken pipe". Restoring the signal's default disposition would be
+/// an `unsafe` OS call outside the platform layers; instead this panic hook recognises exactly
+/// that panic (std's message for a failed print to stdout with the broken-pipe error) and exits.
+/// Every other panic goes to the previous hook unchanged.
+pub fn exit_quietly_on_closed_stdout() {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let msg = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if is_closed_stdout_panic(msg) {
+            std::process::exit(CLOSED_STDOUT_EXIT);
+        }
+        previous(info);
+    }));
+}
+
+/// Exit status after a closed stdout: 128 + SIGPIPE (13).
+pub const CLOSED_STDOUT_EXIT: i32 = 141;
+
+/// std's panic message for `print!`/`println!` to a pipe whose reader has gone.
+fn is_closed_stdout_panic(msg: &str) -> bool {
+    let epipe = std::io::Error::from(std::io::ErrorKind::BrokenPipe).to_string();
+    msg.starts_with("failed printing to stdout: ")
+        && (msg.contains("Broken pipe") || msg.contains(&epipe))
+}
+
 /// How a command reports: the global flags, resolved once.
 #[derive(Debug, Clone)]
 pub struct Ui {
@@ -81,5 +116,24 @@ impl Ui {
         );
         bar.set_message(what.to_owned());
         bar
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_closed_stdout_panic;
+
+    #[test]
+    fn recognises_only_the_closed_stdout_panic() {
+        assert!(is_closed_stdout_panic(
+            "failed printing to stdout: Broken pipe (os error 32)"
+        ));
+        assert!(!is_closed_stdout_panic(
+            "failed printing to stdout: No space left on device (os error 28)"
+        ));
+        assert!(!is_closed_stdout_panic(
+            "failed printing to stderr: Broken pipe (os error 32)"
+        ));
+        assert!(!is_closed_stdout_panic("index out of bounds"));
     }
 }

@@ -13,9 +13,37 @@ pub fn norrec(args: &[&str]) -> Output {
         .expect("run norrec")
 }
 
+/// Runs `norrec ARGS…` to completion in `dir` (relative paths in ARGS are from there).
+pub fn norrec_in(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_norrec"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("run norrec")
+}
+
 /// Runs norrec, panics with its stderr unless it succeeds, returns its stdout.
 pub fn ok(args: &[&str]) -> String {
-    let out = norrec(args);
+    expect_ok(args, norrec(args))
+}
+
+/// [`ok`] in `dir`.
+pub fn ok_in(dir: &Path, args: &[&str]) -> String {
+    expect_ok(args, norrec_in(dir, args))
+}
+
+/// Runs norrec expecting exit code 1 and exactly one stderr line, which is returned.
+pub fn fails(args: &[&str]) -> String {
+    expect_fails(args, norrec(args))
+}
+
+/// [`fails`] in `dir`.
+pub fn fails_in(dir: &Path, args: &[&str]) -> String {
+    expect_fails(args, norrec_in(dir, args))
+}
+
+/// The stdout of a finished `norrec ARGS…`; panics with its stderr unless it succeeded.
+pub fn expect_ok(args: &[&str], out: Output) -> String {
     assert!(
         out.status.success(),
         "norrec {args:?} failed: {}",
@@ -24,11 +52,14 @@ pub fn ok(args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
-/// Runs norrec expecting exit code 1 and exactly one stderr line, which is returned.
-pub fn fails(args: &[&str]) -> String {
-    let out = norrec(args);
-    assert_eq!(out.status.code(), Some(1), "norrec {args:?} should fail");
+/// The one stderr line of a finished `norrec ARGS…` that must have exited with code 1.
+pub fn expect_fails(args: &[&str], out: Output) -> String {
     let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "norrec {args:?} should fail: {err}"
+    );
     assert_eq!(err.lines().count(), 1, "one line expected, got:\n{err}");
     err
 }
