@@ -203,6 +203,8 @@ pub struct FormatArgs {
     /// Volume id in hex (default: from the clock, or SOURCE_DATE_EPOCH).
     #[arg(long, value_parser = parse_hex32)]
     volume_id: Option<u32>,
+    #[command(flatten)]
+    pub(crate) ext4: super::disk_ext4::Ext4Opts,
 }
 
 fn parse_hex32(s: &str) -> Result<u32, String> {

@@ -103,3 +103,69 @@ pub fn size_for(t: &Tree, o: &Options, margin_percent: u64) -> Result<u64> {
         crate::error::DiskError::Ext4Format("no size found that fits the tree".into())
     }))
 }
+
+/// A random version-4 UUID (also used for the directory hash seed). Randomness comes from the
+/// standard library's per-process hash keys (seeded by the OS), so no OS call is made here.
+pub fn random_uuid() -> [u8; 16] {
+    use std::collections::hash_map::RandomState;
+    use std::hash::{BuildHasher, Hasher};
+    let mut out = [0u8; 16];
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    for (i, half) in out.chunks_mut(8).enumerate() {
+        let mut h = RandomState::new().build_hasher();
+        h.write_u128(nanos);
+        h.write_usize(i);
+        h.write_u32(std::process::id());
+        half.copy_from_slice(&h.finish().to_le_bytes());
+    }
+    out[6] = (out[6] & 0x0f) | 0x40;
+    out[8] = (out[8] & 0x3f) | 0x80;
+    out
+}
+
+/// Parses a UUID in its 36-character form (`5e1f0c6a-213b-4c7d-8e9f-a0b1c2d3e4f5`).
+pub fn parse_uuid(s: &str) -> Option<[u8; 16]> {
+    let b = s.as_bytes();
+    if b.len() != 36 || [8, 13, 18, 23].iter().any(|&i| b[i] != b'-') {
+        return None;
+    }
+    let hex: Vec<u8> = b.iter().copied().filter(|&c| c != b'-').collect();
+    let mut out = [0u8; 16];
+    for (i, o) in out.iter_mut().enumerate() {
+        let pair = std::str::from_utf8(&hex[2 * i..2 * i + 2]).ok()?;
+        *o = u8::from_str_radix(pair, 16).ok()?;
+    }
+    Some(out)
+}
+
+/// The 36-character form of a UUID.
+pub fn format_uuid(u: &[u8; 16]) -> String {
+    let h: String = u.iter().map(|b| format!("{b:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uuid_round_trip() {
+        let s = "5e1f0c6a-213b-4c7d-8e9f-a0b1c2d3e4f5";
+        assert_eq!(format_uuid(&parse_uuid(s).unwrap()), s);
+        assert!(parse_uuid("5e1f0c6a213b4c7d8e9fa0b1c2d3e4f5").is_none());
+        assert!(parse_uuid("5e1f0c6a-213b-4c7d-8e9f-a0b1c2d3e4fg").is_none());
+        let (a, b) = (random_uuid(), random_uuid());
+        assert_ne!(a, b);
+        assert_eq!(a[6] >> 4, 4);
+    }
+}
