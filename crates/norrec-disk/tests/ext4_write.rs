@@ -192,3 +192,348 @@ fn empty_300m_1k() {
 fn empty_100m_2k() {
     format_and_compare(100 << 20, 2048);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Populated from a tree.
+
+const BIG: u64 = 100 << 20;
+const MANY: usize = 10_000;
+/// 2100-01-01: needs the epoch bits of the extra time fields.
+const FUTURE: u64 = 4_102_444_800;
+
+/// Pseudo-random bytes (xorshift), so a misplaced block never compares equal by accident.
+fn pattern(seed: u64, len: usize) -> Vec<u8> {
+    let mut x = seed | 1;
+    let mut v = Vec::with_capacity(len + 8);
+    while v.len() < len {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        v.extend_from_slice(&x.to_le_bytes());
+    }
+    v.truncate(len);
+    v
+}
+
+fn is_root() -> bool {
+    let t = tempfile::NamedTempFile::new().unwrap();
+    t.as_file().metadata().unwrap().uid() == 0
+}
+
+fn sh(cmd: &str) {
+    norrec_testutil::sh_ok(cmd);
+}
+
+/// The source tree: nested directories, fast and slow symlinks, a 100 MiB file, 10,000 small
+/// files in one directory, hard links, a fifo, a socket, devices and owners (as root), modes
+/// with setuid/setgid/sticky, a time stamp in 2100 with nanoseconds.
+fn source_tree(root: &Path) {
+    let deep = root.join("etc/deep/er/and/deeper");
+    fs::create_dir_all(&deep).unwrap();
+    fs::write(deep.join("leaf.conf"), b"leaf\n").unwrap();
+    fs::write(root.join("etc/hostname"), b"cubieboard\n").unwrap();
+    std::os::unix::fs::symlink("hostname", root.join("etc/fast-link")).unwrap();
+    let long_target = format!("{}/leaf.conf", "deep/er/and/deeper/../deeper/./".repeat(3));
+    assert!(long_target.len() >= 60);
+    std::os::unix::fs::symlink(&long_target, root.join("etc/slow-link")).unwrap();
+    std::os::unix::fs::symlink("etc/deep", root.join("dir-link")).unwrap();
+    // The big file, written in pieces.
+    {
+        use std::io::Write;
+        let mut f = fs::File::create(root.join("big.bin")).unwrap();
+        let piece = pattern(99, 1 << 20);
+        for i in 0..(BIG >> 20) {
+            let mut p = piece.clone();
+            p[..8].copy_from_slice(&i.to_le_bytes());
+            f.write_all(&p).unwrap();
+        }
+    }
+    let many = root.join("many");
+    fs::create_dir(&many).unwrap();
+    for i in 0..MANY {
+        fs::write(
+            many.join(format!("file-{i:05}.txt")),
+            pattern(i as u64, i % 5000),
+        )
+        .unwrap();
+    }
+    fs::write(root.join("bin-tool"), b"#!/bin/sh\necho hi\n").unwrap();
+    fs::hard_link(root.join("bin-tool"), root.join("etc/tool-link1")).unwrap();
+    fs::hard_link(root.join("bin-tool"), root.join("many/tool-link2")).unwrap();
+    fs::set_permissions(root.join("bin-tool"), fs::Permissions::from_mode(0o4755)).unwrap();
+    fs::create_dir(root.join("tmp")).unwrap();
+    fs::set_permissions(root.join("tmp"), fs::Permissions::from_mode(0o1777)).unwrap();
+    fs::write(root.join("secret"), b"x").unwrap();
+    fs::set_permissions(root.join("secret"), fs::Permissions::from_mode(0o2600)).unwrap();
+    fs::write(root.join("empty"), b"").unwrap();
+    sh(&format!("mkfifo '{}'", root.join("fifo").display()));
+    let _sock = std::os::unix::net::UnixListener::bind(root.join("sock")).unwrap();
+    if is_root() {
+        sh(&format!("mknod '{}' c 1 3", root.join("null").display()));
+        sh(&format!(
+            "mknod '{}' b 259 70000",
+            root.join("bigdev").display()
+        ));
+        std::os::unix::fs::lchown(root.join("etc/hostname"), Some(1000), Some(1001)).unwrap();
+        std::os::unix::fs::lchown(root.join("etc/deep"), Some(65534), Some(100)).unwrap();
+        std::os::unix::fs::lchown(root.join("etc/fast-link"), Some(7), Some(8)).unwrap();
+    }
+    let f = fs::File::options()
+        .write(true)
+        .open(root.join("etc/hostname"))
+        .unwrap();
+    f.set_modified(std::time::UNIX_EPOCH + std::time::Duration::new(FUTURE, 123_456_789))
+        .unwrap();
+}
+
+/// A line of `debugfs -R 'ls -l DIR'`: (inode, mode, uid, gid, size) by name.
+fn debugfs_ls(img: &Path, dir: &str) -> BTreeMap<String, (u32, u32, u32, u32, u64)> {
+    let d = tool("debugfs").unwrap();
+    let out = Command::new(d)
+        .arg("-R")
+        .arg(format!("ls -l {dir}"))
+        .arg(img)
+        .output()
+        .unwrap();
+    let mut m = BTreeMap::new();
+    for l in String::from_utf8_lossy(&out.stdout).lines() {
+        let f: Vec<&str> = l.split_whitespace().collect();
+        if f.len() < 8 {
+            continue;
+        }
+        let mode = u32::from_str_radix(f[1], 8).unwrap();
+        // Device entries print "major, minor" in place of the size.
+        let (size, name) = if f[5].ends_with(',') {
+            (0, f[9..].join(" "))
+        } else {
+            (f[5].parse().unwrap(), f[8..].join(" "))
+        };
+        m.insert(
+            name,
+            (
+                f[0].parse().unwrap(),
+                mode,
+                f[3].parse().unwrap(),
+                f[4].parse().unwrap(),
+                size,
+            ),
+        );
+    }
+    m
+}
+
+fn debugfs_cmd(img: &Path, cmd: &str) -> String {
+    let d = tool("debugfs").unwrap();
+    let out = Command::new(d)
+        .arg("-R")
+        .arg(cmd)
+        .arg(img)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "debugfs -R {cmd:?}");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Every directory of the source listed by debugfs matches the source's metadata.
+fn compare_listing(img: &Path, src: &Path, rel: &str, all_root: bool) {
+    let ls = debugfs_ls(img, if rel.is_empty() { "/" } else { rel });
+    let dir = src.join(rel.trim_start_matches('/'));
+    let mut names: Vec<String> = fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    for n in &names {
+        let m = fs::symlink_metadata(dir.join(n)).unwrap();
+        let (_, mode, uid, gid, size) = ls[n];
+        assert_eq!(mode, m.mode(), "{rel}/{n}: mode");
+        let (u, g) = if all_root { (0, 0) } else { (m.uid(), m.gid()) };
+        assert_eq!((uid, gid), (u, g), "{rel}/{n}: owner");
+        if m.is_file() || m.file_type().is_symlink() {
+            assert_eq!(size, m.len(), "{rel}/{n}: size");
+        }
+        if m.is_dir() {
+            compare_listing(img, src, &format!("{rel}/{n}"), all_root);
+        }
+    }
+    let extra = if rel.is_empty() { 3 } else { 2 }; // ".", ".." (and lost+found)
+    assert_eq!(ls.len(), names.len() + extra, "{rel}: entries");
+}
+
+/// `rdump` of the whole file system gives back every file's bytes and every link's target.
+fn compare_contents(img: &Path, src: &Path, out: &Path) {
+    fs::create_dir_all(out).unwrap();
+    debugfs_cmd(img, &format!("rdump / {}", out.display()));
+    let mut stack = vec![PathBuf::new()];
+    let mut files = 0;
+    while let Some(rel) = stack.pop() {
+        for e in fs::read_dir(src.join(&rel)).unwrap() {
+            let e = e.unwrap();
+            let r = rel.join(e.file_name());
+            let m = fs::symlink_metadata(e.path()).unwrap();
+            let back = out.join(&r);
+            if m.is_dir() {
+                stack.push(r);
+            } else if m.is_file() {
+                let (a, b) = (fs::read(e.path()).unwrap(), fs::read(&back).unwrap());
+                assert!(a == b, "{}: contents differ", r.display());
+                files += 1;
+            } else if m.file_type().is_symlink() {
+                assert_eq!(
+                    fs::read_link(e.path()).unwrap(),
+                    fs::read_link(&back).unwrap(),
+                    "{}",
+                    r.display()
+                );
+            }
+        }
+    }
+    assert!(files > MANY, "{files} files compared");
+}
+
+fn build(src: &Path, img: &Path, size: u64, o: &Options) -> write::Summary {
+    let mut dev = ImageFile::create_in(fs::File::create(img).unwrap(), size).unwrap();
+    let mut last = 0;
+    let s = write::build_from_dir(&mut dev, src, o, &mut |d| {
+        assert!(d >= last);
+        last = d;
+    })
+    .unwrap();
+    assert_eq!(last, s.file_bytes);
+    s
+}
+
+#[test]
+fn populated_tree_reads_back_through_e2fsprogs() {
+    let (Some(e2fsck), Some(_)) = (tool("e2fsck"), tool("debugfs")) else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("src");
+    source_tree(&src);
+    let img = tmp.path().join("rootfs.ext4");
+    let s = build(&src, &img, 256 << 20, &opts(4096));
+    assert_eq!(
+        s.used_inodes as usize,
+        11 + MANY + 18 + usize::from(is_root()) * 2
+    );
+    fsck_clean(&e2fsck, &img);
+    compare_listing(&img, &src, "", false);
+    compare_contents(&img, &src, &tmp.path().join("back"));
+    // `dump` of the big file alone, and its extents.
+    let big = tmp.path().join("big.out");
+    debugfs_cmd(&img, &format!("dump /big.bin {}", big.display()));
+    assert!(fs::read(&big).unwrap() == fs::read(src.join("big.bin")).unwrap());
+    // Hard links: one inode, three names, links count 3.
+    let (a, b, c) = (
+        debugfs_ls(&img, "/")["bin-tool"].0,
+        debugfs_ls(&img, "/etc")["tool-link1"].0,
+        debugfs_ls(&img, "/many")["tool-link2"].0,
+    );
+    assert!(a == b && b == c);
+    assert!(debugfs_cmd(&img, "stat /bin-tool").contains("Links: 3"));
+    // dir_nlink: a directory's links are 2 + its subdirectories.
+    assert!(debugfs_cmd(&img, "stat /etc").contains("Links: 3"));
+    // Nanoseconds and a time past 2038 in the extra fields.
+    let st = debugfs_cmd(&img, "stat /etc/hostname");
+    assert!(st.contains("2100"), "{st}");
+    let want = format!(
+        "mtime: 0x{:08x}:{:08x}",
+        FUTURE as u32,
+        (123_456_789u32 << 2) | 1
+    );
+    assert!(st.contains(&want), "{want} in {st}");
+    // Fast symlink in i_block, slow one in an extent-mapped block.
+    assert!(debugfs_cmd(&img, "stat /etc/fast-link").contains("Fast link dest: \"hostname\""));
+    assert!(debugfs_cmd(&img, "stat /etc/slow-link").contains("EXTENTS:"));
+    if is_root() {
+        let st = debugfs_cmd(&img, "stat /bigdev");
+        assert!(st.contains("Type: block special"), "{st}");
+        assert!(st.contains("259:70000") || st.contains("103:11170"), "{st}");
+        assert!(debugfs_cmd(&img, "stat /null").contains("Device major/minor number: 01:03"));
+    }
+    assert!(debugfs_cmd(&img, "stat /fifo").contains("Type: FIFO"));
+    assert!(debugfs_cmd(&img, "stat /sock").contains("Type: socket"));
+}
+
+#[test]
+fn all_root_and_root_owner_with_1k_blocks_and_a_deeper_extent_tree() {
+    let (Some(e2fsck), Some(_)) = (tool("e2fsck"), tool("debugfs")) else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("src");
+    source_tree(&src);
+    let img = tmp.path().join("rootfs.ext4");
+    let mut o = opts(1024);
+    o.all_root = true;
+    o.root_owner = Some((4, 5));
+    build(&src, &img, 200 << 20, &o);
+    fsck_clean(&e2fsck, &img);
+    compare_listing(&img, &src, "", true);
+    assert!(debugfs_cmd(&img, "stat /").contains("User:     4   Group:     5"));
+    // 1 KiB blocks: 100 MiB spans groups whose backups split it into more than four extents,
+    // so the inode holds an index and the extents sit in a leaf block.
+    let ex = debugfs_cmd(&img, "ex /big.bin");
+    assert!(
+        ex.lines().any(|l| l.trim_start().starts_with("0/ 1")),
+        "{ex}"
+    );
+    assert!(
+        ex.lines().any(|l| l.trim_start().starts_with("1/ 1")),
+        "{ex}"
+    );
+    compare_contents(&img, &src, &tmp.path().join("back"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bad input: refused before anything is written.
+
+fn untouched(
+    size: u64,
+    f: impl FnOnce(&mut ImageFile) -> norrec_disk::Result<write::Summary>,
+) -> String {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = tmp.path().join("img");
+    let data = pattern(5, size as usize);
+    fs::write(&p, &data).unwrap();
+    let mut dev = ImageFile::open(&p).unwrap();
+    let e = f(&mut dev).unwrap_err().to_string();
+    drop(dev);
+    assert!(fs::read(&p).unwrap() == data, "image changed: {e}");
+    assert!(!e.contains('\n'), "{e}");
+    e
+}
+
+#[test]
+fn too_small_is_refused_untouched() {
+    let e = untouched(4 << 20, |d| write::format(d, &opts(4096)));
+    assert!(
+        e.contains("too small for ext4: needs at least 2048 blocks"),
+        "{e}"
+    );
+}
+
+#[test]
+fn long_label_is_refused_untouched() {
+    let mut o = opts(4096);
+    o.label = b"seventeen-bytes!!".to_vec();
+    let e = untouched(16 << 20, |d| write::format(d, &o));
+    assert!(e.contains("17 bytes long, ext4 allows 16"), "{e}");
+}
+
+#[test]
+fn tree_larger_than_the_fs_is_refused_untouched() {
+    let tmp = tempfile::tempdir().unwrap();
+    fs::write(tmp.path().join("f"), pattern(1, 20 << 20)).unwrap();
+    let e = untouched(16 << 20, |d| {
+        write::build_from_dir(d, tmp.path(), &opts(4096), &mut |_| {})
+    });
+    assert!(e.contains("does not fit"), "{e}");
+}
+
+#[test]
+fn bad_block_size_is_refused() {
+    let e = untouched(16 << 20, |d| write::format(d, &opts(8192)));
+    assert!(e.contains("block size 8192"), "{e}");
+}
