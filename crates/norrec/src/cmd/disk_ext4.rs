@@ -16,8 +16,8 @@ use crate::ui::Ui;
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct Ext4Opts {
     /// ext4: file system UUID, e.g. 5e1f0c6a-213b-4c7d-8e9f-a0b1c2d3e4f5 (default: random).
-    #[arg(short = 'U', long, value_parser = parse_uuid_arg)]
-    pub uuid: Option<[u8; 16]>,
+    #[arg(short = 'U', long)]
+    pub uuid: Option<String>,
     /// ext4: block size, 1024, 2048 or 4096 (default 4096).
     #[arg(short = 'b', long = "block-size", value_parser = parse_size)]
     pub block_size: Option<u64>,
@@ -31,8 +31,8 @@ pub struct Ext4Opts {
     #[arg(short = 'm', long = "reserved-percent")]
     pub reserved_percent: Option<f64>,
     /// ext4: owner of the root directory, UID:GID (default 0:0, like mke2fs -E root_owner).
-    #[arg(long = "root-owner", value_parser = parse_owner)]
-    pub root_owner: Option<(u32, u32)>,
+    #[arg(long = "root-owner", value_name = "UID:GID")]
+    pub root_owner: Option<String>,
     /// ext4: do not discard the device first (block devices; image files are always
     /// punched to holes where nothing is written).
     #[arg(long)]
@@ -44,14 +44,17 @@ fn parse_uuid_arg(s: &str) -> Result<[u8; 16], String> {
         return Ok(write::random_uuid());
     }
     write::parse_uuid(s)
-        .ok_or_else(|| format!("{s:?}: not a UUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)"))
+        .ok_or_else(|| format!("--uuid {s:?}: not a UUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)"))
 }
 
 fn parse_owner(s: &str) -> Result<(u32, u32), String> {
     let (u, g) = s
         .split_once(':')
-        .ok_or_else(|| format!("{s:?}: expected UID:GID"))?;
-    let n = |x: &str| x.parse::<u32>().map_err(|e| format!("{s:?}: {e}"));
+        .ok_or_else(|| format!("--root-owner {s:?}: expected UID:GID"))?;
+    let n = |x: &str| {
+        x.parse::<u32>()
+            .map_err(|e| format!("--root-owner {s:?}: {e}"))
+    };
     Ok((n(u)?, n(g)?))
 }
 
@@ -82,11 +85,11 @@ fn creation_time() -> anyhow::Result<(Time, Option<i64>)> {
 
 fn options(e: &Ext4Opts, label: Option<&str>) -> anyhow::Result<Options> {
     let (time, clamp) = creation_time()?;
-    let mut o = Options::new(
-        e.uuid.unwrap_or_else(write::random_uuid),
-        write::random_uuid(),
-        time,
-    );
+    let uuid = match &e.uuid {
+        Some(u) => parse_uuid_arg(u).map_err(anyhow::Error::msg)?,
+        None => write::random_uuid(),
+    };
+    let mut o = Options::new(uuid, write::random_uuid(), time);
     o.clamp = clamp;
     o.label = label.unwrap_or("").as_bytes().to_vec();
     if o.label.len() > 16 {
@@ -112,7 +115,10 @@ fn options(e: &Ext4Opts, label: Option<&str>) -> anyhow::Result<Options> {
         p.reserved_percent = m;
     }
     o.params = p;
-    o.root_owner = e.root_owner;
+    o.root_owner = match &e.root_owner {
+        Some(r) => Some(parse_owner(r).map_err(anyhow::Error::msg)?),
+        None => None,
+    };
     o.discard = !e.nodiscard;
     Ok(o)
 }
