@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use norrec_disk::ext4::write::{self, Options, Params, Time};
-use norrec_disk::{BlockDevice, ImageFile};
+use norrec_disk::ImageFile;
 use norrec_testutil::tool;
 
 const UUID: [u8; 16] = [

@@ -86,6 +86,9 @@ struct Placed {
     node: Option<usize>,
 }
 
+/// A directory entry to write: name, inode, file type.
+type DirEntry = (Vec<u8>, u32, u8);
+
 /// The complete in-memory plan.
 #[derive(Debug)]
 pub struct Plan {
@@ -95,7 +98,7 @@ pub struct Plan {
     inodes: Vec<Placed>, // index ino - 1
     dirs_per_group: Vec<u32>,
     /// Directory contents: ino → entries (name, ino, type), in order.
-    dirs: Vec<(u32, Vec<(Vec<u8>, u32, u8)>)>,
+    dirs: Vec<(u32, Vec<DirEntry>)>,
     dind: u64,
     journal_extents: Vec<Extent>,
     overhead: u64,
@@ -233,7 +236,7 @@ pub fn plan(bytes: u64, tree: &Tree, o: &Options) -> Result<Plan> {
     }
 
     // Directory contents.
-    let mut dirs: Vec<(u32, Vec<(Vec<u8>, u32, u8)>)> = Vec::new();
+    let mut dirs: Vec<(u32, Vec<DirEntry>)> = Vec::new();
     let dir_entries = |d: usize, parent: u32, extra_lpf: bool| {
         let mut v = vec![
             (b".".to_vec(), ino_of[d], ft::DIR),
