@@ -354,6 +354,60 @@ fn disk_write_puts_the_spl_at_8k_and_refuses_what_dd_would_not() {
     );
 }
 
+/// `disk write IMG:N FILE`: the seed's `dd if=rootfs.ext4 of=/dev/mmcblk0p2`, streamed: the bytes
+/// land at the partition's start, a zero MiB stays a hole, a file larger than the partition is
+/// refused with the image unchanged.
+#[test]
+fn disk_write_into_a_partition_streams_and_keeps_holes() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    ok(
+        d,
+        &["disk", "create", "sd.img", "--size", "1G", "--board-layout"],
+    );
+    // 1 MiB of 0xa5, 1 MiB of zeros, 1 MiB + 17 bytes of 0x3c
+    let mut data = vec![0xa5u8; 1 << 20];
+    data.resize(2 << 20, 0);
+    data.resize((3 << 20) + 17, 0x3c);
+    std::fs::write(d.join("rootfs.img"), &data).unwrap();
+    let du = |p: &Path| std::fs::metadata(p).unwrap().blocks() * 512;
+    let before = du(&d.join("sd.img"));
+    let out = ok(d, &["disk", "write", "sd.img:2", "rootfs.img", "--json"]);
+    let j: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(j["partition"], 2);
+    assert_eq!(j["length"], data.len() as u64);
+    let img = std::fs::read(d.join("sd.img")).unwrap();
+    let sector0: [u8; 512] = img[..512].try_into().unwrap();
+    let table = norrec_disk::mbr::read::Mbr::parse(&sector0)
+        .unwrap()
+        .table()
+        .unwrap();
+    let (_, p2) = table.partitions().find(|(n, _)| *n == 2).unwrap();
+    let at = (p2.start * 512) as usize;
+    assert!(img[at..at + data.len()] == data[..], "p2 holds the file");
+    let grown = du(&d.join("sd.img")) - before;
+    assert!(
+        grown < (2 << 20) + 65536,
+        "the zero MiB stays a hole: image grew by {grown} bytes"
+    );
+
+    // larger than p1 (40 MiB): refused before anything is written
+    let big = d.join("big.img");
+    std::fs::File::create(&big)
+        .unwrap()
+        .set_len(41 << 20)
+        .unwrap();
+    let e = fails(d, &["disk", "write", "sd.img:1", "big.img"]);
+    assert!(
+        e.contains("sd.img:1") && e.contains("runs past the end of the 0x2800000-byte partition"),
+        "{e}"
+    );
+    assert!(
+        std::fs::read(d.join("sd.img")).unwrap() == img,
+        "image unchanged"
+    );
+}
+
 /// The first 4 MiB of an image (the SPL area and the start of p1), where the writes go.
 fn head(path: &Path) -> Vec<u8> {
     use std::io::Read;
