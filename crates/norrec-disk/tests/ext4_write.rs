@@ -9,8 +9,8 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use norrec_disk::ext4::write::{self, Options, Params, Time};
 use norrec_disk::ImageFile;
+use norrec_disk::ext4::write::{self, Options, Params, Time};
 use norrec_testutil::tool;
 
 const UUID: [u8; 16] = [
@@ -536,4 +536,100 @@ fn tree_larger_than_the_fs_is_refused_untouched() {
 fn bad_block_size_is_refused() {
     let e = untouched(16 << 20, |d| write::format(d, &opts(8192)));
     assert!(e.contains("block size 8192"), "{e}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// The Linux kernel, where this machine lets us mount a loop device.
+
+struct Mounted(PathBuf);
+
+impl Drop for Mounted {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
+fn compare_through_kernel(src: &Path, mnt: &Path, rel: &Path) -> usize {
+    let mut n = 0;
+    for e in fs::read_dir(src.join(rel)).unwrap() {
+        let e = e.unwrap();
+        let r = rel.join(e.file_name());
+        let (a, b) = (
+            fs::symlink_metadata(src.join(&r)).unwrap(),
+            fs::symlink_metadata(mnt.join(&r)).unwrap(),
+        );
+        assert_eq!(
+            (a.mode(), a.uid(), a.gid()),
+            (b.mode(), b.uid(), b.gid()),
+            "{}",
+            r.display()
+        );
+        assert_eq!(
+            (a.mtime(), a.mtime_nsec()),
+            (b.mtime(), b.mtime_nsec()),
+            "{}",
+            r.display()
+        );
+        if a.is_dir() {
+            n += compare_through_kernel(src, mnt, &r);
+        } else if a.is_file() {
+            assert!(fs::read(src.join(&r)).unwrap() == fs::read(mnt.join(&r)).unwrap());
+            n += 1;
+        } else if a.file_type().is_symlink() {
+            assert_eq!(
+                fs::read_link(src.join(&r)).unwrap(),
+                fs::read_link(mnt.join(&r)).unwrap()
+            );
+        }
+    }
+    n
+}
+
+#[test]
+fn linux_reads_and_writes_it_and_fsck_stays_clean() {
+    let (Some(e2fsck), Some(mount)) = (tool("e2fsck"), tool("mount")) else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("src");
+    fs::create_dir_all(src.join("usr/lib/deep")).unwrap();
+    fs::write(src.join("usr/lib/deep/x.so"), pattern(3, (5 << 20) + 17)).unwrap();
+    for i in 0..600 {
+        fs::write(src.join(format!("usr/f{i}")), pattern(i, i as usize * 7)).unwrap();
+    }
+    std::os::unix::fs::symlink("lib/deep/x.so", src.join("usr/x.so")).unwrap();
+    std::os::unix::fs::symlink("a/".repeat(40), src.join("usr/long")).unwrap();
+    fs::set_permissions(src.join("usr/f5"), fs::Permissions::from_mode(0o4711)).unwrap();
+    let img = tmp.path().join("fs.ext4");
+    build(&src, &img, 64 << 20, &opts(4096));
+    let mnt = tmp.path().join("mnt");
+    fs::create_dir(&mnt).unwrap();
+    let st = Command::new(mount)
+        .args(["-o", "loop"])
+        .arg(&img)
+        .arg(&mnt)
+        .output()
+        .unwrap();
+    if !st.status.success() {
+        eprintln!(
+            "skipping: cannot mount a loop device here: {}",
+            String::from_utf8_lossy(&st.stderr)
+        );
+        return;
+    }
+    {
+        let _m = Mounted(mnt.clone());
+        assert_eq!(compare_through_kernel(&src, &mnt, Path::new("")), 601);
+        let root = fs::metadata(&mnt).unwrap();
+        assert_eq!(root.mode(), 0o40755);
+        // Write through the kernel: new files in the 600-entry directory, a new directory,
+        // removals, a file grown past its extent.
+        fs::create_dir(mnt.join("usr/new")).unwrap();
+        for i in 0..300 {
+            fs::write(mnt.join(format!("usr/new/n{i}")), pattern(i, 4096)).unwrap();
+            fs::remove_file(mnt.join(format!("usr/f{i}"))).unwrap();
+        }
+        fs::write(mnt.join("usr/lib/deep/x.so"), pattern(4, 9 << 20)).unwrap();
+    }
+    fsck_clean(&e2fsck, &img);
 }

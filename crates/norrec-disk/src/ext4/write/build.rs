@@ -369,7 +369,6 @@ pub fn plan(bytes: u64, tree: &Tree, o: &Options) -> Result<Plan> {
         set(ino, Placed::default());
     }
     // 2: root.
-    let rn = &tree.nodes[0];
     let (ruid, rgid) = o.root_owner.unwrap_or((0, 0));
     let root_ext = extent::from_runs(&root_runs);
     let root_leaves_n = extent::leaves_needed(root_ext.len(), bs, "/")?;
@@ -378,13 +377,15 @@ pub fn plan(bytes: u64, tree: &Tree, o: &Options) -> Result<Plan> {
         2,
         Placed {
             inode: Inode {
-                mode: inode::S_IFDIR | rn.perm,
+                // Like mke2fs -d: the root is 0755 and made now, whatever the source
+                // directory's mode and times (a build directory is often 0700).
+                mode: inode::S_IFDIR | 0o755,
                 uid: ruid,
                 gid: rgid,
                 size: u64::from(root_n) * bs64,
-                atime: clamp(rn.atime),
-                ctime: clamp(rn.ctime),
-                mtime: clamp(rn.mtime),
+                atime: time,
+                ctime: time,
+                mtime: time,
                 crtime: time,
                 links: dir_links(&root_e),
                 sectors: sectors(u64::from(root_n) + root_leaves_n as u64),
