@@ -52,6 +52,9 @@ pub enum DiskError {
     /// from the start of the file system.
     #[error("ext4 at byte {offset:#x}: {msg}")]
     Ext4 { offset: u64, msg: String },
+    /// A path inside an ext4 that does not exist or is of the wrong kind for what was asked.
+    #[error("{path}: {msg}")]
+    Ext4Path { path: String, msg: String },
     /// Not enough free space in the FAT for a copy (checked before anything is written).
     #[error("not enough space: {needed} bytes needed, {free} bytes free")]
     NoSpace { needed: u64, free: u64 },
