@@ -34,9 +34,23 @@ impl BlockMap {
 
     /// Marks `n` blocks from `start` used (they must be free).
     pub fn mark(&mut self, start: u64, n: u64) {
-        for b in start..start + n {
-            debug_assert!(!self.is_used(b), "block {b} allocated twice");
-            self.bits[(b / 64) as usize] |= 1 << (b % 64);
+        debug_assert_eq!(
+            self.used_in(start, n),
+            0,
+            "blocks {start}+{n} allocated twice"
+        );
+        let mut b = start;
+        let end = start + n;
+        while b < end {
+            let bit = b % 64;
+            let take = (64 - bit).min(end - b);
+            let mask = if take == 64 {
+                u64::MAX
+            } else {
+                ((1u64 << take) - 1) << bit
+            };
+            self.bits[(b / 64) as usize] |= mask;
+            b += take;
         }
         self.used += n;
     }
@@ -120,6 +134,20 @@ impl BlockMap {
 
     /// Copies the bits of blocks `start..start+n` into `out` (bit i of `out` = block start+i).
     pub fn copy_bits(&self, start: u64, n: u64, out: &mut [u8]) {
+        if start % 8 == 0 {
+            // Whole bytes: the map is little-endian bit order like the on-disk bitmap.
+            let full = (n / 8) as usize;
+            for (i, o) in out[..full].iter_mut().enumerate() {
+                let b = start + 8 * i as u64;
+                *o = (self.bits[(b / 64) as usize] >> (b % 64)) as u8;
+            }
+            for i in (full as u64) * 8..n {
+                if self.is_used(start + i) {
+                    out[(i / 8) as usize] |= 1 << (i % 8);
+                }
+            }
+            return;
+        }
         for i in 0..n {
             if self.is_used(start + i) {
                 out[(i / 8) as usize] |= 1 << (i % 8);
@@ -129,7 +157,21 @@ impl BlockMap {
 
     /// Used blocks in `start..start+n`.
     pub fn used_in(&self, start: u64, n: u64) -> u64 {
-        (start..start + n).filter(|&b| self.is_used(b)).count() as u64
+        let mut b = start;
+        let end = start + n;
+        let mut count = 0u64;
+        while b < end {
+            let bit = b % 64;
+            let take = (64 - bit).min(end - b);
+            let mask = if take == 64 {
+                u64::MAX
+            } else {
+                ((1u64 << take) - 1) << bit
+            };
+            count += u64::from((self.bits[(b / 64) as usize] & mask).count_ones());
+            b += take;
+        }
+        count
     }
 }
 
@@ -152,5 +194,25 @@ mod tests {
         let r = m.alloc(m.free()).unwrap();
         assert_eq!(r, vec![(105, 95)]);
         assert_eq!(m.free(), 0);
+    }
+
+    #[test]
+    fn word_ops_agree_with_bits() {
+        let mut m = BlockMap::new(1000);
+        m.mark(3, 200);
+        m.mark(250, 64);
+        m.mark(999, 1);
+        assert_eq!(m.used_in(0, 1000), 265);
+        assert_eq!(m.used_in(5, 10), 10);
+        assert_eq!(m.used_in(200, 100), 3 + 50);
+        let mut out = [0u8; 125];
+        m.copy_bits(0, 1000, &mut out);
+        for b in 0..1000u64 {
+            assert_eq!(
+                out[(b / 8) as usize] >> (b % 8) & 1 != 0,
+                m.is_used(b),
+                "{b}"
+            );
+        }
     }
 }

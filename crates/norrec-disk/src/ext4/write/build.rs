@@ -330,7 +330,8 @@ pub fn plan(bytes: u64, tree: &Tree, o: &Options) -> Result<Plan> {
         .iter()
         .flat_map(|&(s, l)| s..s + u64::from(l))
         .collect();
-    let overhead = static_used + (after_fixed - map.free());
+    // mke2fs counts the journal's data blocks as overhead, not its extent leaf blocks.
+    let overhead = static_used + (after_fixed - map.free()) - jleaves.len() as u64;
 
     // Everything else must fit in what is left: count before placing.
     let mut need = 0u64;
