@@ -652,3 +652,33 @@ fn linux_reads_and_writes_it_and_fsck_stays_clean() {
     }
     fsck_clean(&e2fsck, &img);
 }
+
+#[test]
+fn formats_over_old_data_with_and_without_discard() {
+    let Some(e2fsck) = tool("e2fsck") else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let p = tmp.path().join("old.img");
+    for discard in [false, true] {
+        fs::write(&p, pattern(11, 64 << 20)).unwrap();
+        let mut o = opts(4096);
+        o.discard = discard;
+        o.zeroed = discard;
+        let mut dev = ImageFile::open(&p).unwrap();
+        write::format(&mut dev, &o).unwrap();
+        drop(dev);
+        fsck_clean(&e2fsck, &p);
+        // Without discard the journal is zeroed (after its superblock), not left as it was.
+        let j = debugfs_cmd(&p, "stat <8>");
+        let start: u64 = j
+            .lines()
+            .skip_while(|l| !l.starts_with("EXTENTS:"))
+            .nth(1)
+            .and_then(|l| l.split(':').nth(1))
+            .and_then(|r| r.split('-').next())
+            .and_then(|n| n.trim().parse().ok())
+            .unwrap_or_else(|| panic!("{j}"));
+        let img = fs::read(&p).unwrap();
+        let second = &img[((start + 1) * 4096) as usize..((start + 2) * 4096) as usize];
+        assert!(second.iter().all(|&b| b == 0), "journal block 1 not zero");
+    }
+}

@@ -169,6 +169,38 @@ fn mkfs_from_dir_with_owners_and_source_date_epoch() {
     assert_eq!(fs::read(&back).unwrap(), vec![0x5a; 3 << 20]);
 }
 
+#[test]
+fn same_tree_uuid_and_source_date_epoch_give_the_same_bytes() {
+    let t = tempfile::tempdir().unwrap();
+    let src = t.path().join("rootfs");
+    fs::create_dir_all(src.join("bin")).unwrap();
+    for i in 0..50 {
+        fs::write(src.join(format!("bin/tool{i}")), vec![i as u8; i * 1000]).unwrap();
+    }
+    let build = |out: &Path| {
+        let o = Command::new(env!("CARGO_BIN_EXE_norrec"))
+            .args([
+                "disk",
+                "mkfs-from-dir",
+                s(&src),
+                "-o",
+                s(out),
+                "--size",
+                "32M",
+            ])
+            .args(["-U", UUID])
+            .env("SOURCE_DATE_EPOCH", "1700000000")
+            .output()
+            .unwrap();
+        common::expect_ok(&[], o);
+        fs::read(out).unwrap()
+    };
+    let a = build(&t.path().join("a.ext4"));
+    let b = build(&t.path().join("b.ext4"));
+    assert!(a == b, "two builds differ");
+    fsck_clean(&t.path().join("a.ext4"));
+}
+
 /// Fills an image with a pattern, runs a failing command, checks it is byte-identical after.
 fn untouched(t: &Path, size: usize, args: &[&str]) -> String {
     let img = t.join("x.img");

@@ -18,6 +18,10 @@ pub struct Ext4Opts {
     /// ext4: file system UUID, e.g. 5e1f0c6a-213b-4c7d-8e9f-a0b1c2d3e4f5 (default: random).
     #[arg(short = 'U', long)]
     pub uuid: Option<String>,
+    /// ext4: directory hash seed as a UUID (default: random; from the UUID when -U and
+    /// SOURCE_DATE_EPOCH are both given, so the image is reproducible).
+    #[arg(long = "hash-seed")]
+    pub hash_seed: Option<String>,
     /// ext4: block size, 1024, 2048 or 4096 (default 4096).
     #[arg(short = 'b', long = "block-size", value_parser = parse_size)]
     pub block_size: Option<u64>,
@@ -89,7 +93,16 @@ fn options(e: &Ext4Opts, label: Option<&str>) -> anyhow::Result<Options> {
         Some(u) => parse_uuid_arg(u).map_err(anyhow::Error::msg)?,
         None => write::random_uuid(),
     };
-    let mut o = Options::new(uuid, write::random_uuid(), time);
+    // With SOURCE_DATE_EPOCH and a given UUID the image is reproducible: the hash seed then
+    // follows from the UUID instead of being random.
+    let hash_seed = match (&e.hash_seed, clamp, &e.uuid) {
+        (Some(h), _, _) => {
+            write::parse_uuid(h).ok_or_else(|| anyhow::anyhow!("--hash-seed {h:?}: not a UUID"))?
+        }
+        (None, Some(_), Some(_)) => write::hash_seed_from(&uuid),
+        _ => write::random_uuid(),
+    };
+    let mut o = Options::new(uuid, hash_seed, time);
     o.clamp = clamp;
     o.label = label.unwrap_or("").as_bytes().to_vec();
     if o.label.len() > 16 {

@@ -728,7 +728,9 @@ pub fn write<D: BlockDevice + ?Sized>(
     let j0 = plan.journal_extents[0].start;
     out.put(j0, &meta::journal_super(bs, g.journal_blocks, &o.uuid))?;
     out.flush()?;
-    if !o.zeroed && !o.discard {
+    // Stale journal blocks could be replayed after a crash: unless the device is known to
+    // read as zeros, zero the journal (a hole punch on image files, BLKZEROOUT on devices).
+    if !o.zeroed {
         for e in &plan.journal_extents {
             let (s, l) = if e.start == j0 {
                 (e.start + 1, u64::from(e.len) - 1)

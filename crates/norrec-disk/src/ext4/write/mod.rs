@@ -126,6 +126,19 @@ pub fn random_uuid() -> [u8; 16] {
     out
 }
 
+/// A directory hash seed that follows from the UUID, for reproducible images (the same tree,
+/// UUID and SOURCE_DATE_EPOCH give the same bytes); mke2fs always picks a random one.
+pub fn hash_seed_from(uuid: &[u8; 16]) -> [u8; 16] {
+    let mut out = [0u8; 16];
+    for (i, w) in out.chunks_mut(4).enumerate() {
+        let c = csum::crc32c(0x6861_7368 ^ i as u32, uuid);
+        w.copy_from_slice(&c.to_le_bytes());
+    }
+    out[6] = (out[6] & 0x0f) | 0x40;
+    out[8] = (out[8] & 0x3f) | 0x80;
+    out
+}
+
 /// Parses a UUID in its 36-character form (`5e1f0c6a-213b-4c7d-8e9f-a0b1c2d3e4f5`).
 pub fn parse_uuid(s: &str) -> Option<[u8; 16]> {
     let b = s.as_bytes();
