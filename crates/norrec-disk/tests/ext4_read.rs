@@ -189,7 +189,7 @@ fn verify(
     ino: u32,
     src: &Path,
     rel: &str,
-    wide_times: bool,
+    full_times: bool,
     inline: bool,
 ) -> usize {
     let entries = fs.read_dir(ino).unwrap();
@@ -222,20 +222,24 @@ fn verify(
         assert_eq!(u32::from(inode.mode), m.mode() & 0o177777, "{rel} mode");
         assert_eq!((inode.uid, inode.gid), (m.uid(), m.gid()), "{rel} owner");
         // mke2fs 1.47's -d stores only the low 32 bits of a time (debugfs shows 2100-01-01 as
-        // 1963-11-25): what norrec must read is that, not the source's time.
-        let want = if m.mtime() > i64::from(i32::MAX) {
+        // 1963-11-25): what norrec must read is that, not the source's time. norrec's writer
+        // keeps the epoch bits and nanoseconds (`full_times`).
+        let want = if m.mtime() > i64::from(i32::MAX) && !full_times {
             i64::from(m.mtime() as u32 as i32)
         } else {
             m.mtime()
         };
         assert_eq!(inode.mtime.secs, want, "{rel} mtime");
-        if wide_times {
-            // 256-byte inodes carry i_mtime_extra (0x88): nanoseconds, which mke2fs leaves 0.
-            assert!(inode.mtime.nanos < 1_000_000_000);
+        if full_times {
+            assert_eq!(
+                i64::from(inode.mtime.nanos),
+                m.mtime_nsec(),
+                "{rel} mtime ns"
+            );
         }
         n += 1;
         match kind {
-            FileKind::Dir => n += verify(fs, child, &path, &rel, wide_times, inline),
+            FileKind::Dir => n += verify(fs, child, &path, &rel, full_times, inline),
             FileKind::Symlink => {
                 let t = fs.read_link(child).unwrap();
                 assert_eq!(
@@ -355,9 +359,8 @@ fn check(
     }
     let info = fs.info();
     assert_eq!(info.block_size, expect_block, "{opts:?}: {info:?}");
-    let wide = info.inode_size > 128;
     let inline = opts.contains(&"inline_data");
-    let n = verify(&mut fs, 2, tree(), "", wide, inline);
+    let n = verify(&mut fs, 2, tree(), "", false, inline);
     assert!(n > MANY + 30, "{n} entries compared");
     for d in ["/", "/etc", "/many", "/etc/deep/a/b/c/d"] {
         assert_eq!(
@@ -624,4 +627,38 @@ fn bad_superblock_fields_are_named() {
     let len = dev.len();
     let w = norrec_disk::Window::new(&mut dev, 0, len - 4096).unwrap();
     assert!(Ext4::open(w).is_err());
+}
+
+/// norrec's own writer (`ext4::write::build_from_dir`, 4 KiB blocks, metadata_csum, extent
+/// trees of depth 1, times with epoch bits and nanoseconds) read back by norrec's reader.
+#[test]
+fn norrec_built_image_reads_back() {
+    use norrec_disk::ext4::write;
+    let dir = tempfile::tempdir().unwrap();
+    let img = dir.path().join("rt.img");
+    fs::File::create(&img).unwrap().set_len(400 << 20).unwrap();
+    let uuid = write::random_uuid();
+    let o = write::Options::new(
+        uuid,
+        write::hash_seed_from(&uuid),
+        write::Time {
+            sec: 1_700_000_000,
+            nsec: 0,
+        },
+    );
+    {
+        let mut dev = ImageFile::open(&img).unwrap();
+        write::build_from_dir(&mut dev, tree(), &o, &mut |_| {}).unwrap();
+    }
+    let mut fs = open(&img);
+    let n = verify(&mut fs, 2, tree(), "", true, false);
+    assert!(n > MANY + 30, "{n} entries compared");
+    let future = fs.lookup("/future").unwrap();
+    assert_eq!(future.mtime.secs, FUTURE as i64);
+    if let Some(debugfs) = norrec_testutil::tool("debugfs") {
+        let _ = debugfs;
+        for d in ["/", "/etc", "/many"] {
+            assert_eq!(norrec_ls(&mut fs, d), debugfs_ls(&img, d), "ls -l {d}");
+        }
+    }
 }

@@ -1,31 +1,225 @@
-//! `norrec disk ls` and `norrec disk cp IMG:N:/path DEST` on ext4 partitions (placeholder while
-//! the ext4 reader lands this session).
+//! `norrec disk ls IMG:N[:/path]` and `norrec disk cp IMG:N:/path DEST` on ext2/3/4 partitions:
+//! listings like `ls -l` (or `--json`) and copies out like `cp -a`, through norrec's own
+//! reader ([`norrec_disk::ext4::read`]), no mounting, no root. `disk_fat.rs` dispatches here
+//! when the partition's superblock has the ext4 magic.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use anyhow::bail;
+use anyhow::Context;
+use norrec_disk::ext4::read::{self, Ext4, FileKind, Inode};
 use norrec_disk::{BlockDevice, Window};
+use serde::Serialize;
 
 use super::disk_fat::Target;
 use crate::ui::Ui;
 
-pub fn ls(_win: Window<&mut dyn BlockDevice>, t: &Target, _ui: &Ui) -> anyhow::Result<()> {
-    bail!(
-        "{}:{}: reading ext4 is not implemented yet",
-        t.image.display(),
-        t.part
+#[derive(Debug, Serialize)]
+struct LsEntry {
+    name: String,
+    kind: &'static str,
+    ino: u32,
+    /// Permission bits (with set-id and sticky), e.g. 493 for 0755.
+    mode: u16,
+    /// `ls -l`'s mode string, e.g. `drwxr-xr-x`.
+    mode_string: String,
+    links: u16,
+    uid: u32,
+    gid: u32,
+    size: u64,
+    /// Seconds since 1970 (UTC).
+    mtime: i64,
+    mtime_nanos: u32,
+    /// The symlink's target.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    target: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct LsReport {
+    image: PathBuf,
+    partition: usize,
+    path: String,
+    label: String,
+    uuid: String,
+    block_size: u32,
+    blocks: u64,
+    free_bytes: u64,
+    entries: Vec<LsEntry>,
+}
+
+#[derive(Debug, Serialize)]
+struct CpReport {
+    image: PathBuf,
+    partition: usize,
+    direction: &'static str,
+    bytes: u64,
+    files: u64,
+    dirs: u64,
+    symlinks: u64,
+    skipped: u64,
+}
+
+/// `YYYY-MM-DD HH:MM` (UTC) from seconds since 1970, negative ones included.
+fn utc_minutes(secs: i64) -> String {
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // Civil date from days since 1970 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}",
+        rem / 3600,
+        rem / 60 % 60
     )
 }
 
+fn entry<D: BlockDevice>(
+    fs: &mut Ext4<D>,
+    name: String,
+    inode: &Inode,
+) -> norrec_disk::Result<LsEntry> {
+    let target = if inode.kind() == FileKind::Symlink {
+        Some(String::from_utf8_lossy(&fs.read_link(inode.ino)?).into_owned())
+    } else {
+        None
+    };
+    Ok(LsEntry {
+        name,
+        kind: inode.kind().name(),
+        ino: inode.ino,
+        mode: inode.permissions(),
+        mode_string: inode.mode_string(),
+        links: inode.links,
+        uid: inode.uid,
+        gid: inode.gid,
+        size: inode.size,
+        mtime: inode.mtime.secs,
+        mtime_nanos: inode.mtime.nanos,
+        target,
+    })
+}
+
+fn list<D: BlockDevice>(fs: &mut Ext4<D>, path: &str) -> norrec_disk::Result<Vec<LsEntry>> {
+    let inode = fs.lookup(path)?;
+    if inode.kind() != FileKind::Dir {
+        let name = path.rsplit('/').find(|c| !c.is_empty()).unwrap_or(path);
+        return Ok(vec![entry(fs, name.to_string(), &inode)?]);
+    }
+    let mut entries = fs.read_dir(inode.ino)?;
+    entries.retain(|e| !e.is_dot());
+    entries.sort_by(|a, b| a.name.cmp(&b.name));
+    let mut out = Vec::with_capacity(entries.len());
+    for e in entries {
+        let child = fs.inode(e.ino)?;
+        out.push(entry(fs, e.name_lossy(), &child)?);
+    }
+    Ok(out)
+}
+
+pub fn ls(win: Window<&mut dyn BlockDevice>, t: &Target, ui: &Ui) -> anyhow::Result<()> {
+    let part = format!("{}:{}", t.image.display(), t.part);
+    let mut fs = Ext4::open(win).with_context(|| part.clone())?;
+    let entries = list(&mut fs, &t.path).with_context(|| part.clone())?;
+    let info = fs.info();
+    let r = LsReport {
+        image: t.image.clone(),
+        partition: t.part,
+        path: t.path.clone(),
+        label: info.label.clone(),
+        uuid: info.uuid.clone(),
+        block_size: info.block_size,
+        blocks: info.blocks,
+        free_bytes: info.free_blocks * u64::from(info.block_size),
+        entries,
+    };
+    ui.report(&r, || {
+        let w = |f: &dyn Fn(&LsEntry) -> String| {
+            r.entries.iter().map(|e| f(e).len()).max().unwrap_or(0)
+        };
+        let (wl, wu, wg, ws) = (
+            w(&|e| e.links.to_string()),
+            w(&|e| e.uid.to_string()),
+            w(&|e| e.gid.to_string()),
+            w(&|e| e.size.to_string()),
+        );
+        for e in &r.entries {
+            let target = e
+                .target
+                .as_deref()
+                .map(|t| format!(" -> {t}"))
+                .unwrap_or_default();
+            println!(
+                "{} {:>wl$} {:>wu$} {:>wg$} {:>ws$} {} {}{target}",
+                e.mode_string,
+                e.links,
+                e.uid,
+                e.gid,
+                e.size,
+                utc_minutes(e.mtime),
+                e.name,
+            );
+        }
+        ui.note(format!(
+            "{part}: ext4, label {:?}, uuid {}, {}-byte blocks, {} bytes free",
+            r.label, r.uuid, r.block_size, r.free_bytes
+        ));
+    })
+}
+
 pub fn cp_out(
-    _win: Window<&mut dyn BlockDevice>,
+    win: Window<&mut dyn BlockDevice>,
     t: &Target,
-    _dst: &Path,
-    _ui: &Ui,
+    dst: &Path,
+    ui: &Ui,
 ) -> anyhow::Result<()> {
-    bail!(
-        "{}:{}: reading ext4 is not implemented yet",
-        t.image.display(),
-        t.part
-    )
+    let part = format!("{}:{}", t.image.display(), t.part);
+    let name = format!("{part}:{}", t.path);
+    let mut fs = Ext4::open(win).with_context(|| part.clone())?;
+    let s = read::copy::copy_out(&mut fs, &t.path, dst).with_context(|| part.clone())?;
+    if s.skipped > 0 {
+        ui.warn(format!(
+            "{name}: {} device nodes, FIFOs or sockets not copied (norrec does not mknod)",
+            s.skipped
+        ));
+    }
+    let r = CpReport {
+        image: t.image.clone(),
+        partition: t.part,
+        direction: "out",
+        bytes: s.bytes,
+        files: s.files,
+        dirs: s.dirs,
+        symlinks: s.symlinks,
+        skipped: s.skipped,
+    };
+    ui.report(&r, || {
+        ui.note(format!(
+            "{name}: {} bytes in {} files, {} directories, {} symlinks copied out to {}",
+            r.bytes,
+            r.files,
+            r.dirs,
+            r.symlinks,
+            dst.display()
+        ))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::utc_minutes;
+
+    #[test]
+    fn dates() {
+        assert_eq!(utc_minutes(0), "1970-01-01 00:00");
+        assert_eq!(utc_minutes(1_000_000_000), "2001-09-09 01:46");
+        assert_eq!(utc_minutes(-192_522_496), "1963-11-25 17:31");
+        assert_eq!(utc_minutes(4_102_444_800), "2100-01-01 00:00");
+    }
 }
