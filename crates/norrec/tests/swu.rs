@@ -658,3 +658,68 @@ fn json_description_installs_with_real_swupdate() {
     assert_eq!(&card[8192..8192 + inp.spl.len()], &inp.spl[..]);
     assert_eq!(std::fs::read(dev.join("mmcblk0p2")).unwrap(), inp.rootfs);
 }
+
+/// `swu build --compress zstd`: with the `zstd-compress` feature (the default) the artifact is
+/// stored as a zstd frame the `zstd` tool decompresses to the input; without it (the board
+/// binary) the build is refused in one line naming the feature and no bundle appears.
+#[test]
+fn compress_zstd_with_and_without_the_feature() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // compressible: numbered text lines
+    let data: Vec<u8> = (0..30_000)
+        .flat_map(|i| format!("rootfs line {i}\n").into_bytes())
+        .collect();
+    std::fs::write(d.join("rootfs.img"), &data).unwrap();
+    let desc = d.join("sw-description");
+    std::fs::write(
+        &desc,
+        "software = { version = \"1.0\"; hardware-compatibility = [ \"1.0\" ];\n  images: ( { filename = \"rootfs.img\"; compressed = \"zstd\"; device = \"/dev/mmcblk0p2\"; } );\n};\n",
+    )
+    .unwrap();
+    let swu = d.join("z.swu");
+    let build = |extra: &[&str]| {
+        let mut args = vec!["swu", "build", s(&desc), "-a", s(d), "--compress", "zstd"];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&["-o", s(&swu)]);
+        common::norrec(&args)
+    };
+    if !cfg!(feature = "zstd-compress") {
+        let err = common::expect_fails(&["swu", "build", "--compress", "zstd"], build(&[]));
+        assert!(err.contains("zstd-compress"), "{err}");
+        assert!(!swu.exists(), "a refused build left {}", swu.display());
+        return;
+    }
+    let Some(pki) = pki(d) else { return };
+    let Some(zstd) = tool("zstd") else { return };
+    let sign = [
+        "--sign",
+        "cms",
+        "--key",
+        s(&pki.key),
+        "--cert",
+        s(&pki.cert),
+    ];
+    common::expect_ok(&["swu", "build", "--compress", "zstd"], build(&sign));
+    let x = d.join("x");
+    ok(&[
+        "swu",
+        "extract",
+        s(&swu),
+        "-o",
+        s(&x),
+        "--cert",
+        s(&pki.cert),
+    ]);
+    let stored = std::fs::read(x.join("rootfs.img")).unwrap();
+    // a zstd frame (magic 28 b5 2f fd at offset 0), smaller than the input
+    assert_eq!(stored[..4], [0x28, 0xb5, 0x2f, 0xfd]);
+    assert!(stored.len() < data.len(), "{} bytes", stored.len());
+    let unz = sh_ok(&format!(
+        "{} -dc < {}",
+        zstd.display(),
+        x.join("rootfs.img").display()
+    ))
+    .stdout;
+    assert_eq!(unz, data);
+}

@@ -98,7 +98,7 @@ fn json_node(n: fdt::Node<'_>) -> JsonNode {
 }
 
 fn show(a: ShowArgs, ui: &Ui) -> anyhow::Result<()> {
-    let bytes = super::fit::map(&a.blob)?;
+    let bytes = super::fit::load(&a.blob)?;
     let f = fdt::Fdt::new(&bytes).with_context(|| format!("{}", a.blob.display()))?;
     let h = f.header();
     let report = JsonDtb {

@@ -144,34 +144,32 @@ fn read(path: &Path) -> anyhow::Result<Vec<u8>> {
     std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))
 }
 
-/// A file's bytes, memory-mapped: a 10 MiB FIT is checked without first being copied (copying
-/// into fresh memory costs more than hashing it).
-pub(crate) struct Mapped(Option<memmap2::Mmap>);
+/// The most a FIT or device tree is read into memory for: far above any FIT U-Boot can boot
+/// (`bootm` stops at CONFIG_SYS_BOOTM_LEN, 8 MiB by default) and above a whole NOR flash dump,
+/// yet small enough that a wrong path (a disk image, a block device) fails at once.
+const MAX_LOAD: u64 = 1 << 30;
 
-impl std::ops::Deref for Mapped {
-    type Target = [u8];
-    fn deref(&self) -> &[u8] {
-        self.0.as_deref().unwrap_or_default()
-    }
-}
-
-/// Maps `path` read-only.
-pub(crate) fn map(path: &Path) -> anyhow::Result<Mapped> {
+/// A file's bytes, read whole but bounded by [`MAX_LOAD`]: a FIT is checked in memory, zero-copy
+/// from there on. A plain read, not a memory map: no `unsafe` and no OS call outside the platform
+/// layers, and reading 10 MiB from the page cache costs less than hashing them.
+pub(crate) fn load(path: &Path) -> anyhow::Result<Vec<u8>> {
+    use std::io::Read;
     let f =
         std::fs::File::open(path).with_context(|| format!("{}: cannot open", path.display()))?;
-    let len = f
-        .metadata()
-        .with_context(|| format!("{}: cannot stat", path.display()))?
-        .len();
-    if len == 0 {
-        return Ok(Mapped(None));
+    // The size is only a hint (devices report 0); the limit is enforced on the bytes read.
+    let hint = f.metadata().map(|m| m.len()).unwrap_or(0).min(MAX_LOAD);
+    let mut bytes = Vec::with_capacity(hint as usize);
+    f.take(MAX_LOAD + 1)
+        .read_to_end(&mut bytes)
+        .with_context(|| format!("{}: cannot read", path.display()))?;
+    if bytes.len() as u64 > MAX_LOAD {
+        bail!(
+            "{}: larger than {} MiB, more than a FIT or device tree is read into memory for",
+            path.display(),
+            MAX_LOAD >> 20
+        );
     }
-    // SAFETY: a read-only private map that lives as long as the command. Another process
-    // rewriting the file meanwhile would show us changed bytes, as a read() would have at
-    // another moment; nothing here keeps references across such a change on purpose.
-    let m = unsafe { memmap2::MmapOptions::new().populate().map(&f) }
-        .with_context(|| format!("{}: cannot map", path.display()))?;
-    Ok(Mapped(Some(m)))
+    Ok(bytes)
 }
 
 fn timestamp() -> anyhow::Result<u32> {
@@ -256,7 +254,7 @@ fn build(a: BuildArgs, ui: &Ui) -> anyhow::Result<()> {
         }
     }
     out.commit()?;
-    let bytes = map(&a.output)?;
+    let bytes = load(&a.output)?;
     let fit = Fit::new(&bytes).context("the FIT just built does not read back")?;
     for w in fit.lints(&Lints {
         bootm_len: a.bootm_len,
@@ -341,7 +339,7 @@ fn open<'a>(path: &Path, bytes: &'a [u8]) -> anyhow::Result<Fit<'a>> {
 }
 
 fn list(path: &Path, ui: &Ui) -> anyhow::Result<()> {
-    let bytes = map(path)?;
+    let bytes = load(path)?;
     let f = open(path, &bytes)?;
     let o = |s: Option<&str>| s.map(str::to_owned);
     let report = JsonFit {
@@ -400,7 +398,7 @@ struct JsonCheck {
 }
 
 fn verify(a: &VerifyArgs, ui: &Ui) -> anyhow::Result<()> {
-    let bytes = map(&a.file)?;
+    let bytes = load(&a.file)?;
     let f = open(&a.file, &bytes)?;
     let checks = f
         .verify()
@@ -435,7 +433,7 @@ fn verify(a: &VerifyArgs, ui: &Ui) -> anyhow::Result<()> {
 }
 
 fn extract(a: &ExtractArgs, ui: &Ui) -> anyhow::Result<()> {
-    let bytes = map(&a.file)?;
+    let bytes = load(&a.file)?;
     let f = open(&a.file, &bytes)?;
     let data = f
         .extract(&a.image)
@@ -456,7 +454,7 @@ struct JsonSize {
 }
 
 fn size(path: &Path, ui: &Ui) -> anyhow::Result<()> {
-    let bytes = map(path)?;
+    let bytes = load(path)?;
     let f = open(path, &bytes)?;
     let report = JsonSize {
         load_size: f.load_size(),

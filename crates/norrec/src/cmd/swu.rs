@@ -271,6 +271,9 @@ fn build(a: BuildArgs, ui: &Ui) -> anyhow::Result<()> {
         },
         sign: method.map(|m| (m, key.unwrap_or_default(), cert)),
     };
+    if matches!(a.compress, Some(CompressArg::Zstd)) && !cfg!(feature = "zstd-compress") {
+        bail!("{ZSTD_LEFT_OUT}");
+    }
     let compress = a.compress;
     let dirs = a.artifacts.clone();
     let mut load = |name: &str, c: Compression| -> norrec_swu::Result<Vec<u8>> {
@@ -297,7 +300,7 @@ fn build(a: BuildArgs, ui: &Ui) -> anyhow::Result<()> {
                 _ => return Err(unsupported("gzip")),
             },
             Compression::Zstd => match compress {
-                Some(CompressArg::Zstd) => zstd::bulk::compress(&data, 3)?,
+                Some(CompressArg::Zstd) => zstd_compress(&data)?,
                 _ => return Err(unsupported("zstd")),
             },
         })
@@ -312,6 +315,20 @@ fn build(a: BuildArgs, ui: &Ui) -> anyhow::Result<()> {
         }
         println!("{}: {} bytes", a.output.display(), report.size);
     })
+}
+
+/// Why `--compress zstd` is refused by a norrec built without the C zstd library.
+const ZSTD_LEFT_OUT: &str = "--compress zstd: this norrec is built without zstd compression (cargo feature zstd-compress, left out of the board binary to keep it pure Rust); compress on the build host, or give an artifact that is already .zst";
+
+/// zstd level 3 (the `zstd` tool's default), through the C library.
+#[cfg(feature = "zstd-compress")]
+fn zstd_compress(data: &[u8]) -> norrec_swu::Result<Vec<u8>> {
+    Ok(zstd::bulk::compress(data, 3)?)
+}
+
+#[cfg(not(feature = "zstd-compress"))]
+fn zstd_compress(_: &[u8]) -> norrec_swu::Result<Vec<u8>> {
+    Err(norrec_swu::Error::Unsupported(ZSTD_LEFT_OUT.to_owned()))
 }
 
 fn display_list(p: &[PathBuf]) -> String {
