@@ -228,7 +228,7 @@ fn ls_agrees_with_debugfs() {
 
 /// Recursively compares a copied-out tree with the source.
 fn same_tree(src: &Path, out: &Path, root: bool, ns: bool) {
-    let mut names = |p: &Path| {
+    let names = |p: &Path| {
         let mut v: Vec<String> = fs::read_dir(p)
             .unwrap()
             .map(|e| e.unwrap().file_name().into_string().unwrap())
