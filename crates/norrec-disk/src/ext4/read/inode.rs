@@ -151,7 +151,7 @@ impl Inode {
         if b.len() < 128 {
             return Err((0, format!("inode record of {} bytes", b.len())));
         }
-        let extra_isize = if b.len() > 128 { le16(b, 0x80) } else { 0 };
+        let extra_isize = if b.len() >= 0x82 { le16(b, 0x80) } else { 0 };
         if 128 + usize::from(extra_isize) > b.len() || extra_isize % 4 != 0 {
             return Err((
                 0x80,
