@@ -552,6 +552,49 @@ fn tree_larger_than_the_fs_is_refused_untouched() {
 }
 
 #[test]
+fn long_symlinks_and_a_source_lost_found_with_1k_blocks() {
+    let (Some(e2fsck), Some(_)) = (tool("e2fsck"), tool("debugfs")) else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("src");
+    fs::create_dir_all(src.join("lost+found/kept")).unwrap();
+    fs::write(src.join("lost+found/kept/x"), b"x").unwrap();
+    // 1000 bytes: one whole 1 KiB block.
+    let target = "t/".repeat(500);
+    std::os::unix::fs::symlink(&target, src.join("long")).unwrap();
+    let img = tmp.path().join("fs.img");
+    build(&src, &img, 16 << 20, &opts(1024));
+    fsck_clean(&e2fsck, &img);
+    let st = debugfs_cmd(&img, "stat /long");
+    assert!(st.contains("Size: 1000"), "{st}");
+    assert!(!debugfs_cmd(&img, "stat /long").contains("Fast link"));
+    let ls = debugfs_ls(&img, "/lost+found");
+    assert_eq!(ls["."].0, 11);
+    assert!(ls.contains_key("kept"));
+    assert_eq!(debugfs_cmd(&img, "cat /lost+found/kept/x"), "x");
+    // A file called lost+found is refused before anything is written.
+    let src2 = tmp.path().join("src2");
+    fs::create_dir(&src2).unwrap();
+    fs::write(src2.join("lost+found"), b"").unwrap();
+    let e = untouched(16 << 20, |d| {
+        write::build_from_dir(d, &src2, &opts(4096), &mut |_| {})
+    });
+    assert!(e.contains("lost+found"), "{e}");
+    // A symlink longer than a block (here 1 KiB) is refused too: ext4 keeps it in one block.
+    let src3 = tmp.path().join("src3");
+    fs::create_dir(&src3).unwrap();
+    std::os::unix::fs::symlink("t/".repeat(600), src3.join("l")).unwrap();
+    let e = untouched(16 << 20, |d| {
+        write::build_from_dir(d, &src3, &opts(1024), &mut |_| {})
+    });
+    assert!(
+        e.contains("1200 bytes does not fit a 1024-byte block"),
+        "{e}"
+    );
+}
+
+#[test]
 fn bad_block_size_is_refused() {
     let e = untouched(16 << 20, |d| write::format(d, &opts(8192)));
     assert!(e.contains("block size 8192"), "{e}");

@@ -205,6 +205,10 @@ pub fn plan(bytes: u64, tree: &Tree, o: &Options) -> Result<Plan> {
         .map(|&(_, c)| c);
     if let Some(l) = lpf_node {
         ino_of[l] = 11;
+    } else if root_entries.iter().any(|(n, _)| n == b"lost+found") {
+        return Err(err(
+            "lost+found in the source directory is not a directory".into()
+        ));
     }
     let mut next = FIRST_INO + 1;
     let mut order = Vec::with_capacity(n_nodes);
@@ -334,10 +338,17 @@ pub fn plan(bytes: u64, tree: &Tree, o: &Options) -> Result<Plan> {
     let overhead = static_used + (after_fixed - map.free()) - jleaves.len() as u64;
 
     // Everything else must fit in what is left: count before placing.
+    let bsz_plan = bs as usize;
     let mut need = 0u64;
     for &n in &order {
         need += match &tree.nodes[n].kind {
             Kind::File { size, .. } => size.div_ceil(bs64),
+            Kind::Symlink(t) if t.len() >= bsz_plan => {
+                return Err(err(format!(
+                    "a symlink target of {} bytes does not fit a {bs}-byte block (ext4 keeps a symlink in one block)",
+                    t.len()
+                )));
+            }
             Kind::Symlink(t) if t.len() >= 60 => 1,
             Kind::Dir(e) => u64::from(dir::blocks_needed(
                 [1usize, 2].into_iter().chain(e.iter().map(|x| x.0.len())),
