@@ -54,6 +54,44 @@ pub trait BlockDevice {
     fn discard(&mut self, offset: u64, len: u64) -> Result<()> {
         self.zero_range(offset, len)
     }
+
+    /// Writes `len` bytes of the file `src`, read from `src_offset`, at `offset`. The default
+    /// reads and writes through a buffer; image files let the kernel copy
+    /// (`copy_file_range`, a reflink where the host file system shares blocks). Fails if `src`
+    /// ends before `len` bytes.
+    fn copy_file_in(
+        &mut self,
+        offset: u64,
+        src: &std::fs::File,
+        src_offset: u64,
+        len: u64,
+    ) -> Result<()> {
+        check_range("copy", offset, len, self.len())?;
+        copy_file_buffered(self, offset, src, src_offset, len)
+    }
+}
+
+/// The buffered way of [`BlockDevice::copy_file_in`]: 1 MiB at a time through memory.
+pub fn copy_file_buffered<D: BlockDevice + ?Sized>(
+    dev: &mut D,
+    offset: u64,
+    src: &std::fs::File,
+    src_offset: u64,
+    len: u64,
+) -> Result<()> {
+    use std::os::unix::fs::FileExt;
+    let mut buf = vec![0u8; ZERO_CHUNK.min(usize::try_from(len).unwrap_or(ZERO_CHUNK))];
+    let mut done = 0u64;
+    while done < len {
+        let n = (len - done).min(buf.len() as u64) as usize;
+        src.read_exact_at(&mut buf[..n], src_offset + done)
+            .map_err(|e| {
+                DiskError::io(format!("reading input at byte {}", src_offset + done), e)
+            })?;
+        dev.write_at(offset + done, &buf[..n])?;
+        done += n as u64;
+    }
+    Ok(())
 }
 
 impl<D: BlockDevice + ?Sized> BlockDevice for &mut D {
@@ -77,6 +115,15 @@ impl<D: BlockDevice + ?Sized> BlockDevice for &mut D {
     }
     fn discard(&mut self, offset: u64, len: u64) -> Result<()> {
         (**self).discard(offset, len)
+    }
+    fn copy_file_in(
+        &mut self,
+        offset: u64,
+        src: &std::fs::File,
+        src_offset: u64,
+        len: u64,
+    ) -> Result<()> {
+        (**self).copy_file_in(offset, src, src_offset, len)
     }
 }
 

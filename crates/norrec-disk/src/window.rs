@@ -69,6 +69,17 @@ impl<D: BlockDevice> BlockDevice for Window<D> {
         check_range("discard", offset, len, self.len)?;
         self.dev.discard(self.start + offset, len)
     }
+    fn copy_file_in(
+        &mut self,
+        offset: u64,
+        src: &std::fs::File,
+        src_offset: u64,
+        len: u64,
+    ) -> Result<()> {
+        check_range("copy", offset, len, self.len)?;
+        self.dev
+            .copy_file_in(self.start + offset, src, src_offset, len)
+    }
 }
 
 #[cfg(test)]

@@ -266,8 +266,8 @@ fn refusals_are_one_line_and_leave_the_image_untouched() {
             .iter()
             .all(|&b| b == 0)
     );
-    let e = fails(d, &["disk", "format", "sd.img:1", "ext4"]);
-    assert!(e.contains("ext4 formatting is not implemented yet"), "{e}");
+    let e = fails(d, &["disk", "format", "sd.img:1", "btrfs"]);
+    assert!(e.contains("\"btrfs\": norrec formats vfat and ext4"), "{e}");
     let e = fails(
         d,
         &["disk", "format", "sd.img:1", "vfat", "-L", "no:colons"],

@@ -16,9 +16,14 @@
 //!   non-zero `..` under a FAT32 root); [`super::fixup`] repairs that after every write session.
 //! - Short (8.3) names are `fatfs`'s: a name that is valid 8.3 in upper case is stored as is;
 //!   others get a long name plus a `NAME~N.EXT` short name, which U-Boot's FAT code reads.
+//! - A regular file's bytes do not go through `fatfs`: it allocates the clusters and writes
+//!   the chain and the entry while the cache only notes where the data goes, then the file is
+//!   copied there in large runs by the kernel (see [`CachedIo::begin_copy`]). One copy of the
+//!   data instead of three (read into memory, into the cache, into the image).
 
+use std::cell::RefCell;
 use std::fs;
-use std::io::{self, Read, Write};
+use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use super::bpb::BootSector;
@@ -28,9 +33,62 @@ use super::time::{CLOCK, DosDateTime};
 use crate::block::BlockDevice;
 use crate::error::{DiskError, Result};
 
-/// The `fatfs` file system type norrec uses.
-pub type Fs<'a, D> = fatfs::FileSystem<&'a mut CachedIo<D>>;
-type Dir<'a, 'b, D> = fatfs::Dir<'b, &'a mut CachedIo<D>>;
+/// The stream `fatfs` works on: the session's cache, shared with norrec's own data copies.
+pub struct IoRef<'a, D: BlockDevice>(&'a RefCell<CachedIo<D>>);
+
+impl<D: BlockDevice> Read for IoRef<'_, D> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.borrow_mut().read(buf)
+    }
+}
+
+impl<D: BlockDevice> Write for IoRef<'_, D> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.borrow_mut().write(buf)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.0.borrow_mut().flush()
+    }
+}
+
+impl<D: BlockDevice> Seek for IoRef<'_, D> {
+    fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
+        self.0.borrow_mut().seek(to)
+    }
+}
+
+/// An open FAT: the `fatfs` file system (its methods are reachable through `Deref`) plus
+/// the cache under it, for copies that bypass `fatfs`.
+pub struct Fs<'a, D: BlockDevice> {
+    fs: fatfs::FileSystem<IoRef<'a, D>>,
+    io: &'a RefCell<CachedIo<D>>,
+    /// Byte offset of cluster 2 in the partition.
+    data_start: u64,
+}
+
+impl<'a, D: BlockDevice> std::ops::Deref for Fs<'a, D> {
+    type Target = fatfs::FileSystem<IoRef<'a, D>>;
+    fn deref(&self) -> &Self::Target {
+        &self.fs
+    }
+}
+
+impl<D: BlockDevice> std::fmt::Debug for IoRef<'_, D> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("IoRef")
+    }
+}
+
+impl<D: BlockDevice> std::fmt::Debug for Fs<'_, D> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Fs")
+            .field("fat_type", &self.fs.fat_type())
+            .field("data_start", &self.data_start)
+            .finish_non_exhaustive()
+    }
+}
+
+type Dir<'a, 'b, D> = fatfs::Dir<'b, IoRef<'a, D>>;
 
 /// Copy buffer size (bounded memory for any file size).
 const COPY_BUF: usize = 1 << 20;
@@ -99,19 +157,27 @@ fn open_fs<D: BlockDevice, R>(
             io.get_mut().len()
         )));
     }
+    let data_start = u64::from(bs.first_data_sector()) * u64::from(bs.bytes_per_sector());
     let opts = fatfs::FsOptions::new()
         .update_accessed_date(false)
         .time_provider(&CLOCK);
+    let io = RefCell::new(io);
     let r = {
-        let fs = fatfs::FileSystem::new(&mut io, opts)
+        let fs = fatfs::FileSystem::new(IoRef(&io), opts)
             .map_err(|e| DiskError::NotFat(format!("fatfs refuses the volume: {e}")))?;
+        let fs = Fs {
+            fs,
+            io: &io,
+            data_start,
+        };
         let r = f(&fs);
-        let u = fs.unmount().map_err(|e| DiskError::io("unmount", e));
+        let u = fs.fs.unmount().map_err(|e| DiskError::io("unmount", e));
         match (r, u) {
             (Ok(v), Ok(())) => Ok(v),
             (Err(e), _) | (Ok(_), Err(e)) => Err(e),
         }
     };
+    let mut io = io.into_inner();
     if write {
         io.sync()?;
         super::fixup::fix_dot_entries(io.get_mut())?;
@@ -390,7 +456,68 @@ fn copy_in_one<D: BlockDevice>(fs: &Fs<'_, D>, src: &Path, to: &str) -> Result<u
         .modified()
         .map(DosDateTime::from_system)
         .unwrap_or_else(|_| DosDateTime::now());
-    write_file(fs, to, &mut input, mtime).map_err(|e| annotate(e, &src.display().to_string()))
+    let r = if meta.is_file() {
+        copy_file(fs, to, input, mtime)
+    } else {
+        write_file(fs, to, &mut input, mtime)
+    };
+    r.map_err(|e| annotate(e, &src.display().to_string()))
+}
+
+/// Writes a FAT file at `path` (created or truncated) with the contents of the regular file
+/// `src`, copied by reference (see the module docs); on failure the file is removed again.
+/// Returns its length (the source's length when it was opened).
+pub fn copy_file<D: BlockDevice>(
+    fs: &Fs<'_, D>,
+    path: &str,
+    src: fs::File,
+    mtime: DosDateTime,
+) -> Result<u64> {
+    let len = src.metadata().map_err(|e| DiskError::io("stat", e))?.len();
+    let parts = components(path)?;
+    let Some((name, parents)) = parts.split_last() else {
+        return Err(DiskError::FatPath {
+            path: path.to_owned(),
+            msg: "is the root directory".into(),
+        });
+    };
+    let dir = open_dir_parts(fs, parents, path)?;
+    let result = (|| -> Result<u64> {
+        // An existing file is overwritten in place: its clusters are reused (already
+        // allocated on the host, no new holes filled) and the rest is freed after.
+        let mut f = dir.create_file(name).map_err(|e| path_err(path, e))?;
+        fs.io.borrow_mut().begin_copy(src, fs.data_start);
+        // `fatfs` allocates a cluster per write call and the cache records where it goes;
+        // the buffer's bytes are never read (calloc'd, its pages are not even touched).
+        let fed = (|| -> io::Result<()> {
+            let placeholder = vec![0u8; (COPY_BUF as u64).min(len) as usize];
+            let mut left = len;
+            while left > 0 {
+                let n = left.min(placeholder.len() as u64) as usize;
+                f.write_all(&placeholder[..n])?;
+                left -= n as u64;
+            }
+            Ok(())
+        })();
+        let placed = fs.io.borrow_mut().end_copy(fed.is_ok());
+        fed.map_err(|e| path_err(path, e))?;
+        let placed = placed?;
+        if placed != len {
+            return Err(DiskError::FatPath {
+                path: path.to_owned(),
+                msg: format!("placed {placed} of {len} bytes"),
+            });
+        }
+        f.truncate().map_err(|e| path_err(path, e))?;
+        #[allow(deprecated)]
+        f.set_modified(mtime.to_fatfs());
+        f.flush().map_err(|e| path_err(path, e))?;
+        Ok(len)
+    })();
+    if result.is_err() {
+        let _ = dir.remove(name);
+    }
+    result
 }
 
 fn annotate(e: DiskError, what: &str) -> DiskError {

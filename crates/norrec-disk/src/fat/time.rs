@@ -89,11 +89,16 @@ impl DosDateTime {
 }
 
 /// Seconds since 1970: `SOURCE_DATE_EPOCH` if set and numeric, else the system clock.
+/// The variable is read once per process (`fatfs` asks for the time on every cluster it
+/// writes, and each `getenv` scans the environment under a lock).
 pub fn now_unix() -> i64 {
-    if let Some(s) = std::env::var_os("SOURCE_DATE_EPOCH") {
-        if let Some(n) = s.to_str().and_then(|s| s.trim().parse::<i64>().ok()) {
-            return n;
-        }
+    static EPOCH: std::sync::OnceLock<Option<i64>> = std::sync::OnceLock::new();
+    let fixed = EPOCH.get_or_init(|| {
+        std::env::var_os("SOURCE_DATE_EPOCH")
+            .and_then(|s| s.to_str().and_then(|s| s.trim().parse::<i64>().ok()))
+    });
+    if let Some(n) = fixed {
+        return *n;
     }
     SystemTime::now()
         .duration_since(UNIX_EPOCH)

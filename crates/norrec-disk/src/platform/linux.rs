@@ -40,6 +40,44 @@ pub fn punch_hole(file: &File, offset: u64, len: u64) -> io::Result<()> {
     .map_err(io::Error::from)
 }
 
+/// Copies up to `len` bytes from `src` at `src_offset` to `dst` at `dst_offset` inside the
+/// kernel (`copy_file_range(2)`: no trip through user memory; on file systems that share
+/// blocks, such as XFS or Btrfs, a reflink that copies nothing). Returns how many bytes were
+/// copied: fewer than `len` when `src` ends first or the kernel stops part-way (the caller
+/// copies the rest another way, which then reports the real cause). An error means nothing
+/// was copied: the kernel or the pair of files does not support it (`EXDEV`, `EINVAL`,
+/// `ENOSYS`, `EOPNOTSUPP`).
+pub fn copy_range(
+    src: &File,
+    src_offset: u64,
+    dst: &File,
+    dst_offset: u64,
+    len: u64,
+) -> io::Result<u64> {
+    // One call moves at most 1 GiB (usize is 32 bits on the board).
+    const STEP: u64 = 1 << 30;
+    let (mut from, mut to) = (src_offset, dst_offset);
+    let mut done = 0u64;
+    while done < len {
+        let want = (len - done).min(STEP) as usize;
+        match rustix::fs::copy_file_range(src, Some(&mut from), dst, Some(&mut to), want) {
+            Ok(0) => break,
+            Ok(n) => done += n as u64,
+            Err(rustix::io::Errno::INTR) => {}
+            Err(e) if done == 0 => return Err(e.into()),
+            Err(_) => break,
+        }
+    }
+    Ok(done)
+}
+
+/// Reserves the blocks of `len` bytes at `offset` of a regular file (`fallocate`, keeping its
+/// size) before they are written in one go: the file system allocates one extent instead of
+/// one block per page written. What was there keeps its contents.
+pub fn preallocate(file: &File, offset: u64, len: u64) -> io::Result<()> {
+    fallocate(file, FallocateFlags::KEEP_SIZE, offset, len).map_err(io::Error::from)
+}
+
 /// A disk as Linux shows it: a block device node, or a regular file standing in for one.
 #[derive(Debug)]
 pub struct LinuxBlockDevice {

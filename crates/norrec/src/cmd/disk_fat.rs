@@ -109,6 +109,15 @@ impl BlockDevice for Unsynced {
     fn discard(&mut self, offset: u64, len: u64) -> norrec_disk::Result<()> {
         self.0.discard(offset, len)
     }
+    fn copy_file_in(
+        &mut self,
+        offset: u64,
+        src: &std::fs::File,
+        src_offset: u64,
+        len: u64,
+    ) -> norrec_disk::Result<()> {
+        self.0.copy_file_in(offset, src, src_offset, len)
+    }
 }
 
 /// An opened image or block device.
