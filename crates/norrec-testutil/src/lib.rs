@@ -177,3 +177,39 @@ pub fn board_bin() -> Option<PathBuf> {
     eprintln!("skipping: {why}");
     None
 }
+
+/// `mkimage -f auto` arguments for the quick-form FIT the tests compare norrec's against: an ARM
+/// Linux kernel, uncompressed, load and entry 0x40008000, named "Linux"; `-b` for each dtb,
+/// `-i RAMDISK`, then the output file.
+pub fn mkimage_auto_args<'a>(
+    kernel: &'a str,
+    dtbs: &[&'a str],
+    ramdisk: &'a str,
+    out: &'a str,
+) -> Vec<&'a str> {
+    let mut args = vec![
+        "-f",
+        "auto",
+        "-A",
+        "arm",
+        "-O",
+        "linux",
+        "-T",
+        "kernel",
+        "-C",
+        "none",
+        "-a",
+        "0x40008000",
+        "-e",
+        "0x40008000",
+        "-n",
+        "Linux",
+        "-d",
+        kernel,
+    ];
+    for dtb in dtbs {
+        args.extend_from_slice(&["-b", dtb]);
+    }
+    args.extend_from_slice(&["-i", ramdisk, out]);
+    args
+}

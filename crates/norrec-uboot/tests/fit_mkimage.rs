@@ -278,33 +278,12 @@ fn quick_form_matches_mkimage_auto() {
     inputs(&t, dir);
     run(
         &t.mkimage,
-        &[
-            "-f",
-            "auto",
-            "-A",
-            "arm",
-            "-O",
-            "linux",
-            "-T",
-            "kernel",
-            "-C",
-            "none",
-            "-a",
-            "0x40008000",
-            "-e",
-            "0x40008000",
-            "-n",
-            "Linux",
-            "-d",
+        &norrec_testutil::mkimage_auto_args(
             "linux.bin",
-            "-b",
-            "sun4i-a10-cubieboard.dtb",
-            "-b",
-            "other-board.dtb",
-            "-i",
+            &["sun4i-a10-cubieboard.dtb", "other-board.dtb"],
             "initrd.cpio.gz",
             "auto.mkimage.itb",
-        ],
+        ),
         dir,
     );
     let read = |f: &str| std::fs::read(dir.join(f)).unwrap();

@@ -5,39 +5,15 @@
 use std::io::Write;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 
 use norrec_testutil::{run_ok, tool};
 
+mod common;
+use common::{fails_in as fails, ok_in as ok};
+
 const SEED: &str = "unit: sectors\nsector-size: 512\nstart= 4096, size= 81920, type=c, bootable\n\
 start= 86016, size= 681574, type=L\nstart= 770048, size= 681574, type=L\nstart= 1454080, size= , type=L\n";
-
-fn norrec_in(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_norrec"))
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("run norrec")
-}
-
-fn ok(dir: &Path, args: &[&str]) -> String {
-    let out = norrec_in(dir, args);
-    assert!(
-        out.status.success(),
-        "norrec {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-/// Exit code 1 and exactly one stderr line, which is returned.
-fn fails(dir: &Path, args: &[&str]) -> String {
-    let out = norrec_in(dir, args);
-    assert_eq!(out.status.code(), Some(1), "norrec {args:?} should fail");
-    let err = String::from_utf8(out.stderr).unwrap();
-    assert_eq!(err.lines().count(), 1, "one line expected, got:\n{err}");
-    err
-}
 
 fn sfdisk_d(sf: &Path, dir: &Path, img: &str) -> String {
     let out = Command::new(sf)

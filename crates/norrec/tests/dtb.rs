@@ -6,16 +6,15 @@ use std::process::{Command, Output};
 
 use norrec_testutil::tool;
 
+mod common;
+use common::{fails_in, ok_in};
+
 fn run(program: &Path, args: &[&str], dir: &Path) -> Output {
     Command::new(program)
         .args(args)
         .current_dir(dir)
         .output()
         .expect("run")
-}
-
-fn norrec(args: &[&str], dir: &Path) -> Output {
-    run(Path::new(env!("CARGO_BIN_EXE_norrec")), args, dir)
 }
 
 fn stdout_ok(out: Output, what: &str) -> String {
@@ -25,14 +24,6 @@ fn stdout_ok(out: Output, what: &str) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8(out.stdout).unwrap()
-}
-
-fn fails(args: &[&str], dir: &Path) -> String {
-    let out = norrec(args, dir);
-    assert_eq!(out.status.code(), Some(1), "norrec {args:?} should fail");
-    let err = String::from_utf8(out.stderr).unwrap();
-    assert_eq!(err.lines().count(), 1, "one line expected, got:\n{err}");
-    err
 }
 
 const BOARD: &str = r#"/dts-v1/;
@@ -75,10 +66,7 @@ fn build_and_show_match_dtc() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     std::fs::write(dir.join("board.dts"), BOARD).unwrap();
-    stdout_ok(
-        norrec(&["dtb", "build", "board.dts", "-o", "n.dtb"], dir),
-        "dtb build",
-    );
+    ok_in(dir, &["dtb", "build", "board.dts", "-o", "n.dtb"]);
     stdout_ok(
         run(
             &dtc,
@@ -91,17 +79,14 @@ fn build_and_show_match_dtc() {
         std::fs::read(dir.join("n.dtb")).unwrap(),
         std::fs::read(dir.join("d.dtb")).unwrap()
     );
-    let ours = stdout_ok(norrec(&["dtb", "show", "d.dtb"], dir), "dtb show");
+    let ours = ok_in(dir, &["dtb", "show", "d.dtb"]);
     let theirs = stdout_ok(
         run(&dtc, &["-q", "-I", "dtb", "-O", "dts", "n.dtb"], dir),
         "dtc -O dts",
     );
     assert_eq!(ours, theirs);
-    let json: serde_json::Value = serde_json::from_str(&stdout_ok(
-        norrec(&["dtb", "show", "n.dtb", "--json"], dir),
-        "json",
-    ))
-    .unwrap();
+    let json: serde_json::Value =
+        serde_json::from_str(&ok_in(dir, &["dtb", "show", "n.dtb", "--json"])).unwrap();
     assert_eq!(json["version"], 17);
     assert_eq!(json["reservations"][0][0], 0x4000_0000u64);
     assert_eq!(
@@ -119,7 +104,7 @@ fn bad_input_is_one_line_and_leaves_no_file() {
         BOARD.replace("reg = <0>;", "reg = <0;"),
     )
     .unwrap();
-    let err = fails(&["dtb", "build", "bad.dts", "-o", "out.dtb"], dir);
+    let err = fails_in(dir, &["dtb", "build", "bad.dts", "-o", "out.dtb"]);
     assert!(
         err.starts_with("norrec: error: bad.dts: line 23, column"),
         "{err}"
@@ -127,23 +112,20 @@ fn bad_input_is_one_line_and_leaves_no_file() {
     assert!(!dir.join("out.dtb").exists());
 
     std::fs::write(dir.join("ok.dts"), BOARD).unwrap();
-    stdout_ok(
-        norrec(&["dtb", "build", "ok.dts", "-o", "ok.dtb"], dir),
-        "build",
-    );
+    ok_in(dir, &["dtb", "build", "ok.dts", "-o", "ok.dtb"]);
     let good = std::fs::read(dir.join("ok.dtb")).unwrap();
     // Strings block size runs past totalsize.
     let mut bad = good.clone();
     bad[0x20..0x24].copy_from_slice(&0x1000u32.to_be_bytes());
     std::fs::write(dir.join("strings.dtb"), &bad).unwrap();
-    let err = fails(&["dtb", "show", "strings.dtb"], dir);
+    let err = fails_in(dir, &["dtb", "show", "strings.dtb"]);
     assert!(
         err.contains("strings.dtb: offset 0xc: strings block"),
         "{err}"
     );
     // Truncated.
     std::fs::write(dir.join("short.dtb"), &good[..30]).unwrap();
-    let err = fails(&["dtb", "show", "short.dtb"], dir);
+    let err = fails_in(dir, &["dtb", "show", "short.dtb"]);
     assert!(
         err.contains("short.dtb: offset 0x1e: truncated FDT header"),
         "{err}"

@@ -7,6 +7,8 @@ use std::process::{Command, Output};
 
 use norrec_testutil::tool;
 
+mod common;
+
 const EPOCH: &str = "1700000000";
 
 fn cmd(program: &Path, args: &[&str], dir: &Path) -> Output {
@@ -24,22 +26,11 @@ fn norrec(args: &[&str], dir: &Path) -> Output {
 }
 
 fn ok(args: &[&str], dir: &Path) -> String {
-    let out = norrec(args, dir);
-    assert!(
-        out.status.success(),
-        "norrec {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    common::expect_ok(args, norrec(args, dir))
 }
 
-/// Expects exit code 1 and exactly one stderr line; returns it.
 fn fails(args: &[&str], dir: &Path) -> String {
-    let out = norrec(args, dir);
-    assert_eq!(out.status.code(), Some(1), "norrec {args:?} should fail");
-    let err = String::from_utf8(out.stderr).unwrap();
-    assert_eq!(err.lines().count(), 1, "one line expected, got:\n{err}");
-    err
+    common::expect_fails(args, norrec(args, dir))
 }
 
 fn tool_ok(program: &Path, args: &[&str], dir: &Path) -> String {
@@ -175,34 +166,10 @@ fn quick_form_matches_mkimage_auto() {
     setup(dir);
     tool_ok(
         &mkimage,
-        &[
-            "-f",
-            "auto",
-            "-A",
-            "arm",
-            "-O",
-            "linux",
-            "-T",
-            "kernel",
-            "-C",
-            "none",
-            "-a",
-            "0x40008000",
-            "-e",
-            "0x40008000",
-            "-n",
-            "Linux",
-            "-d",
-            "zImage",
-            "-b",
-            "board.dtb",
-            "-i",
-            "initrd.cpio.gz",
-            "auto.itb",
-        ],
+        &norrec_testutil::mkimage_auto_args("zImage", &["board.dtb"], "initrd.cpio.gz", "auto.itb"),
         dir,
     );
-    let out = norrec(
+    ok(
         &[
             "fit",
             "build",
@@ -222,11 +189,6 @@ fn quick_form_matches_mkimage_auto() {
             "n-auto.itb",
         ],
         dir,
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
     );
     assert!(
         std::fs::read(dir.join("n-auto.itb")).unwrap()

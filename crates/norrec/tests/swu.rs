@@ -9,20 +9,11 @@ use std::process::Command;
 use norrec_testutil::{run_ok, sh_ok, tool};
 
 mod common;
-use common::{ok, s, signer_cert};
+use common::{Signer, ok, s, swu_build};
 
-/// Keys and certificates made by openssl.
-struct Pki {
-    key: PathBuf,
-    cert: PathBuf,
-}
-
-fn pki(dir: &Path) -> Option<Pki> {
-    let openssl = tool("openssl")?;
-    let key = dir.join("key.pem");
-    let cert = dir.join("cert.pem");
-    signer_cert(&openssl, &key, &cert, "emailProtection");
-    Some(Pki { key, cert })
+/// The signer every bundle here is signed with (emailProtection, as SWUpdate wants).
+fn pki(dir: &Path) -> Option<Signer> {
+    Signer::new(dir, "", "emailProtection")
 }
 
 fn pattern(len: usize, seed: u32) -> Vec<u8> {
@@ -127,6 +118,15 @@ fn swupdate_install(swupdate: &Path, bundle: &Path, cert: &Path, hw: &str, sel: 
     assert!(log.contains("SWUPDATE successful"), "swupdate log:\n{log}");
 }
 
+/// After an install: the SPL at 8 KiB of the card file and the rootfs in the p2 file; the card's
+/// bytes are returned for more checks.
+fn installed_card(dev: &Path, inp: &Inputs) -> Vec<u8> {
+    let card = std::fs::read(dev.join("mmcblk0")).unwrap();
+    assert_eq!(&card[8192..8192 + inp.spl.len()], &inp.spl[..]);
+    assert_eq!(std::fs::read(dev.join("mmcblk0p2")).unwrap(), inp.rootfs);
+    card
+}
+
 #[test]
 fn norrec_bundle_installs_with_real_swupdate() {
     let dir = tempfile::tempdir().unwrap();
@@ -143,42 +143,10 @@ fn norrec_bundle_installs_with_real_swupdate() {
     let desc = dir.path().join("sw-description");
     std::fs::write(&desc, tree_description(&dev)).unwrap();
     let swu = dir.path().join("update.swu");
-    ok(&[
-        "swu",
-        "build",
-        s(&desc),
-        "-a",
-        s(&inp.dir),
-        "--compress",
-        "zlib",
-        "--sign",
-        "cms",
-        "--key",
-        s(&pki.key),
-        "--cert",
-        s(&pki.cert),
-        "-o",
-        s(&swu),
-    ]);
+    swu_build(&desc, &inp.dir, &pki.sign_args("cms"), &swu);
     // deterministic: the same inputs give the same bytes
     let again = dir.path().join("again.swu");
-    ok(&[
-        "swu",
-        "build",
-        s(&desc),
-        "-a",
-        s(&inp.dir),
-        "--compress",
-        "zlib",
-        "--sign",
-        "cms",
-        "--key",
-        s(&pki.key),
-        "--cert",
-        s(&pki.cert),
-        "-o",
-        s(&again),
-    ]);
+    swu_build(&desc, &inp.dir, &pki.sign_args("cms"), &again);
     assert_eq!(std::fs::read(&swu).unwrap(), std::fs::read(&again).unwrap());
 
     let listed = ok(&[
@@ -217,14 +185,12 @@ fn norrec_bundle_installs_with_real_swupdate() {
         "stable,main",
         &dir.path().join("tmp"),
     );
-    let card = std::fs::read(dev.join("mmcblk0")).unwrap();
-    assert_eq!(&card[8192..8192 + inp.spl.len()], &inp.spl[..]);
+    let card = installed_card(&dev, &inp);
     assert!(
         card[..8192].iter().all(|&b| b == 0xa5),
         "bytes before 8 KiB untouched"
     );
     assert!(card[8192 + inp.spl.len()..].iter().all(|&b| b == 0xa5));
-    assert_eq!(std::fs::read(dev.join("mmcblk0p2")).unwrap(), inp.rootfs);
     assert_eq!(
         std::fs::read(dev.join("boot/boot.scr")).unwrap(),
         inp.script
@@ -241,9 +207,7 @@ fn norrec_bundle_installs_with_real_swupdate() {
         "stable,alt",
         &dir.path().join("tmp"),
     );
-    let card = std::fs::read(dev.join("mmcblk0")).unwrap();
-    assert_eq!(&card[8192..8192 + inp.spl.len()], &inp.spl[..]);
-    assert_eq!(std::fs::read(dev.join("mmcblk0p2")).unwrap(), inp.rootfs);
+    installed_card(&dev, &inp);
 }
 
 #[test]
@@ -269,25 +233,9 @@ fn norrec_signatures_verify_in_openssl_and_back() {
         ("cms", vec![]),
     ] {
         let swu = dir.path().join(format!("{method}.swu"));
-        ok(&[
-            "swu",
-            "build",
-            s(&desc),
-            "-a",
-            s(&inp.dir),
-            "--compress",
-            "zlib",
-            "--sign",
-            method,
-            "--key",
-            s(&pki.key),
-            "--cert",
-            s(&pki.cert),
-            "--format",
-            "crc",
-            "-o",
-            s(&swu),
-        ]);
+        let mut extra = pki.sign_args(method).to_vec();
+        extra.extend_from_slice(&["--format", "crc"]);
+        swu_build(&desc, &inp.dir, &extra, &swu);
         let x = dir.path().join(format!("x-{method}"));
         std::fs::create_dir_all(&x).unwrap();
         sh_ok(&format!(
@@ -629,23 +577,7 @@ fn json_description_installs_with_real_swupdate() {
     let desc = dir.path().join("sw-description.json");
     std::fs::write(&desc, json).unwrap();
     let swu = dir.path().join("json.swu");
-    ok(&[
-        "swu",
-        "build",
-        s(&desc),
-        "-a",
-        s(&inp.dir),
-        "--compress",
-        "zlib",
-        "--sign",
-        "cms",
-        "--key",
-        s(&pki.key),
-        "--cert",
-        s(&pki.cert),
-        "-o",
-        s(&swu),
-    ]);
+    swu_build(&desc, &inp.dir, &pki.sign_args("cms"), &swu);
     swupdate_install(
         &swupdate,
         &swu,
@@ -654,9 +586,7 @@ fn json_description_installs_with_real_swupdate() {
         "stable,main",
         &dir.path().join("tmp"),
     );
-    let card = std::fs::read(dev.join("mmcblk0")).unwrap();
-    assert_eq!(&card[8192..8192 + inp.spl.len()], &inp.spl[..]);
-    assert_eq!(std::fs::read(dev.join("mmcblk0p2")).unwrap(), inp.rootfs);
+    installed_card(&dev, &inp);
 }
 
 /// `swu build --compress zstd`: with the `zstd-compress` feature (the default) the artifact is
@@ -692,14 +622,7 @@ fn compress_zstd_with_and_without_the_feature() {
     }
     let Some(pki) = pki(d) else { return };
     let Some(zstd) = tool("zstd") else { return };
-    let sign = [
-        "--sign",
-        "cms",
-        "--key",
-        s(&pki.key),
-        "--cert",
-        s(&pki.cert),
-    ];
+    let sign = pki.sign_args("cms");
     common::expect_ok(&["swu", "build", "--compress", "zstd"], build(&sign));
     let x = d.join("x");
     ok(&[

@@ -2,40 +2,11 @@
 //! and nothing extracted or written.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use norrec_swu::cpio::{CpioReader, CpioWriter, Format};
-use norrec_testutil::tool;
 
 mod common;
-
-fn norrec(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_norrec"))
-        .args(args)
-        .output()
-        .expect("run norrec")
-}
-
-fn ok(args: &[&str]) {
-    let out = norrec(args);
-    assert!(
-        out.status.success(),
-        "norrec {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-fn fails(args: &[&str]) -> String {
-    let out = norrec(args);
-    assert_eq!(out.status.code(), Some(1), "norrec {args:?} should fail");
-    let err = String::from_utf8(out.stderr).unwrap();
-    assert_eq!(err.lines().count(), 1, "one error line expected: {err}");
-    err
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
+use common::{Signer, fails, ok, s, swu_build};
 
 const DESC: &str = r##"software = {
     version = "1.2.3";
@@ -53,8 +24,8 @@ const DESC: &str = r##"software = {
 struct Case {
     dir: tempfile::TempDir,
     cert: PathBuf,
-    code_key: PathBuf,
-    code_cert: PathBuf,
+    /// A signer whose certificate is for codeSigning only.
+    code: Signer,
     key: PathBuf,
     art: PathBuf,
     desc: PathBuf,
@@ -62,17 +33,10 @@ struct Case {
 }
 
 fn setup() -> Option<Case> {
-    let openssl = tool("openssl")?;
     let dir = tempfile::tempdir().unwrap();
     let p = |n: &str| dir.path().join(n);
-    let (key, cert, code_key, code_cert) =
-        (p("key.pem"), p("cert.pem"), p("ckey.pem"), p("ccert.pem"));
-    for (k, c, eku) in [
-        (&key, &cert, "emailProtection"),
-        (&code_key, &code_cert, "codeSigning"),
-    ] {
-        common::signer_cert(&openssl, k, c, eku);
-    }
+    let signer = Signer::new(dir.path(), "", "emailProtection")?;
+    let code = Signer::new(dir.path(), "c", "codeSigning")?;
     let art = p("art");
     std::fs::create_dir_all(&art).unwrap();
     std::fs::write(art.join("u-boot-sunxi-with-spl.bin"), vec![0x5au8; 40_000]).unwrap();
@@ -81,29 +45,12 @@ fn setup() -> Option<Case> {
     let desc = p("sw-description");
     std::fs::write(&desc, DESC).unwrap();
     let good = p("good.swu");
-    ok(&[
-        "swu",
-        "build",
-        s(&desc),
-        "-a",
-        s(&art),
-        "--compress",
-        "zlib",
-        "--sign",
-        "cms",
-        "--key",
-        s(&key),
-        "--cert",
-        s(&cert),
-        "-o",
-        s(&good),
-    ]);
+    swu_build(&desc, &art, &signer.sign_args("cms"), &good);
     Some(Case {
         dir,
-        cert,
-        code_key,
-        code_cert,
-        key,
+        cert: signer.cert,
+        code,
+        key: signer.key,
         art,
         desc,
         good,
@@ -325,17 +272,7 @@ fn signatures_selection_hardware() {
     let Some(c) = setup() else { return };
     // missing signature
     let unsigned = c.p("unsigned.swu");
-    ok(&[
-        "swu",
-        "build",
-        s(&c.desc),
-        "-a",
-        s(&c.art),
-        "--compress",
-        "zlib",
-        "-o",
-        s(&unsigned),
-    ]);
+    swu_build(&c.desc, &c.art, &[], &unsigned);
     c.refused(&unsigned, &[], "has no sw-description.sig");
     // wrong signature: sw-description changed after signing
     let w = c.mutate("changed.swu", |b| {
@@ -345,31 +282,15 @@ fn signatures_selection_hardware() {
     c.refused(&w, &[], "CMS messageDigest does not match sw-description");
     // wrong certificate purpose
     let code = c.p("code.swu");
-    ok(&[
-        "swu",
-        "build",
-        s(&c.desc),
-        "-a",
-        s(&c.art),
-        "--compress",
-        "zlib",
-        "--sign",
-        "cms",
-        "--key",
-        s(&c.code_key),
-        "--cert",
-        s(&c.code_cert),
-        "-o",
-        s(&code),
-    ]);
-    let e = fails(&["swu", "verify", s(&code), "--cert", s(&c.code_cert)]);
+    swu_build(&c.desc, &c.art, &c.code.sign_args("cms"), &code);
+    let e = fails(&["swu", "verify", s(&code), "--cert", s(&c.code.cert)]);
     assert!(e.contains("extendedKeyUsage lacks emailProtection"), "{e}");
     ok(&[
         "swu",
         "verify",
         s(&code),
         "--cert",
-        s(&c.code_cert),
+        s(&c.code.cert),
         "--cert-purpose",
         "code-signing",
     ]);

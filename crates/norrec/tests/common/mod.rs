@@ -2,7 +2,7 @@
 // Each test binary compiles this module and uses its own subset.
 #![allow(dead_code)]
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 /// Runs `norrec ARGS…` to completion.
@@ -94,4 +94,50 @@ pub fn signer_cert(openssl: &Path, key: &Path, cert: &Path, eku: &str) {
             &format!("extendedKeyUsage={eku}"),
         ],
     );
+}
+
+/// A CMS signer made by openssl: a private key and its certificate.
+pub struct Signer {
+    pub key: PathBuf,
+    pub cert: PathBuf,
+}
+
+impl Signer {
+    /// `{prefix}key.pem` and `{prefix}cert.pem` in `dir`, with the given extendedKeyUsage (see
+    /// [`signer_cert`]); `None` (the test skips) without openssl.
+    pub fn new(dir: &Path, prefix: &str, eku: &str) -> Option<Signer> {
+        let openssl = norrec_testutil::tool("openssl")?;
+        let key = dir.join(format!("{prefix}key.pem"));
+        let cert = dir.join(format!("{prefix}cert.pem"));
+        signer_cert(&openssl, &key, &cert, eku);
+        Some(Signer { key, cert })
+    }
+
+    /// `--sign METHOD --key KEY --cert CERT` for `norrec swu build`.
+    pub fn sign_args<'a>(&'a self, method: &'a str) -> [&'a str; 6] {
+        [
+            "--sign",
+            method,
+            "--key",
+            s(&self.key),
+            "--cert",
+            s(&self.cert),
+        ]
+    }
+}
+
+/// `norrec swu build DESC -a ARTIFACTS --compress zlib EXTRA… -o OUT`, which must succeed.
+pub fn swu_build(desc: &Path, artifacts: &Path, extra: &[&str], out: &Path) {
+    let mut args = vec![
+        "swu",
+        "build",
+        s(desc),
+        "-a",
+        s(artifacts),
+        "--compress",
+        "zlib",
+    ];
+    args.extend_from_slice(extra);
+    args.extend_from_slice(&["-o", s(out)]);
+    ok(&args);
 }
