@@ -422,6 +422,49 @@ fn build(src: &Path, img: &Path, size: u64, o: &Options) -> write::Summary {
     s
 }
 
+/// norrec's own reader walks the image and finds every entry of the source with its mode,
+/// owner, size, mtime (with ns), bytes and link target; returns the entries seen.
+fn compare_with_reader(img: &Path, src: &Path) -> usize {
+    use norrec_disk::ext4::read::{Ext4, FileKind};
+    use std::io::Read;
+    use std::os::unix::ffi::OsStrExt;
+    fn walk(fs: &mut Ext4<ImageFile>, ino: u32, dir: &Path) -> usize {
+        let mut n = 0;
+        for e in fs.read_dir(ino).unwrap() {
+            if e.name == b"." || e.name == b".." || e.name == b"lost+found" {
+                continue;
+            }
+            let path = dir.join(std::ffi::OsStr::from_bytes(&e.name));
+            let m = fs::symlink_metadata(&path).unwrap();
+            let i = fs.inode(e.ino).unwrap();
+            let what = path.display().to_string();
+            assert_eq!(u32::from(i.mode), m.mode(), "{what} mode");
+            assert_eq!((i.uid, i.gid), (m.uid(), m.gid()), "{what} owner");
+            assert_eq!(i.mtime.secs, m.mtime(), "{what} mtime");
+            assert_eq!(i64::from(i.mtime.nanos), m.mtime_nsec(), "{what} mtime ns");
+            n += 1;
+            match e.kind {
+                FileKind::Dir => n += walk(fs, e.ino, &path),
+                FileKind::Symlink => assert_eq!(
+                    fs.read_link(e.ino).unwrap(),
+                    fs::read_link(&path).unwrap().as_os_str().as_bytes(),
+                    "{what}"
+                ),
+                FileKind::File => {
+                    assert_eq!(i.size, m.len(), "{what} size");
+                    let mut v = Vec::new();
+                    fs.open_file(e.ino).unwrap().read_to_end(&mut v).unwrap();
+                    assert!(v == fs::read(&path).unwrap(), "{what}: bytes differ");
+                }
+                _ => {}
+            }
+        }
+        n
+    }
+    let mut fs = Ext4::open(ImageFile::open_read_only(img).unwrap()).unwrap();
+    walk(&mut fs, 2, src)
+}
+
 #[test]
 fn populated_tree_reads_back_through_e2fsprogs() {
     let (Some(e2fsck), Some(_)) = (tool("e2fsck"), tool("debugfs")) else {
@@ -439,6 +482,11 @@ fn populated_tree_reads_back_through_e2fsprogs() {
     fsck_clean(&e2fsck, &img);
     compare_listing(&img, &src, "", false);
     compare_contents(&img, &src, &tmp.path().join("back"));
+    // Three names of one file count three times.
+    assert_eq!(
+        compare_with_reader(&img, &src),
+        s.used_inodes as usize - 11 + 2
+    );
     // `dump` of the big file alone, and its extents.
     let big = tmp.path().join("big.out");
     debugfs_cmd(&img, &format!("dump /big.bin {}", big.display()));
