@@ -23,9 +23,21 @@
 //!   symlinks, hard links, character and block devices, fifos, sockets, modes with
 //!   setuid/setgid/sticky, owners, times with nanoseconds.
 //!
-//! Not written: htree directory indexes, extended attributes (mke2fs -d copies them),
-//! inline data, sparse files (holes are written as zero blocks), quota, orphan file, extent
-//! trees deeper than 1, `meta_bg`, file systems over 2^36 blocks.
+//! Not written: htree directory indexes (mke2fs -d writes none either; the kernel indexes a
+//! directory when it next grows), extended attributes (mke2fs -d copies them), inline data,
+//! sparse files (holes are written as zero blocks), quota, orphan file, extent trees deeper
+//! than 1 (about 1,360 extents a file), `meta_bg`, file systems over 2^36 blocks, symlinks
+//! longer than a block (refused, as the kernel refuses them).
+//!
+//! Differences from mke2fs 1.47 that remain (`dumpe2fs -h` is otherwise equal; the tests
+//! compare it field by field): the `ITABLE_ZEROED` group flag is set only when the device is
+//! known to read as zeros (an image file after its hole punch), so on a real device the
+//! kernel's lazy init zeroes the inode tables, as after `-E lazy_itable_init`; the journal is
+//! left as holes there, and zeroed elsewhere; the root directory's mode is 0755 and its owner
+//! 0:0 unless `root_owner` says otherwise (as mke2fs); directory entries are in name order
+//! (mke2fs: readdir order), so a big directory may take a block less; the hash seed follows
+//! the UUID when the caller asks for reproducible output (mke2fs: always random);
+//! `s_kbytes_written` counts norrec's writes.
 //!
 //! Everything is planned in memory first (geometry, metadata placement, inode numbers, every
 //! block of every file): a tree or a size that does not fit fails before the first write.
