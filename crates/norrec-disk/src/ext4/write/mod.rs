@@ -1,4 +1,4 @@
-//! Writing ext4: formatting an empty file system ([`format`]) and building one from a directory
+//! Writing ext4: formatting an empty file system ([`format()`]) and building one from a directory
 //! tree ([`build_from_dir`], what `mke2fs -t ext4 -d DIR` does).
 //!
 //! Hand-written: no maintained Rust crate writes ext4 (the crates that exist read it, or write
