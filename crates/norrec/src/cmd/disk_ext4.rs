@@ -41,6 +41,10 @@ pub struct Ext4Opts {
     /// punched to holes where nothing is written).
     #[arg(long)]
     pub nodiscard: bool,
+    /// ext4: do not zero the journal on a device that may hold old data (mke2fs
+    /// -E lazy_journal_init); image files never need it.
+    #[arg(long)]
+    pub lazy_journal_init: bool,
 }
 
 fn parse_uuid_arg(s: &str) -> Result<[u8; 16], String> {
@@ -133,6 +137,7 @@ fn options(e: &Ext4Opts, label: Option<&str>) -> anyhow::Result<Options> {
         None => None,
     };
     o.discard = !e.nodiscard;
+    o.lazy_journal = e.lazy_journal_init;
     Ok(o)
 }
 
