@@ -773,3 +773,20 @@ fn formats_over_old_data_with_and_without_discard() {
         assert!(second.iter().all(|&b| b == 0), "journal block 1 not zero");
     }
 }
+
+#[test]
+fn too_many_files_for_the_inodes_is_refused_untouched() {
+    let tmp = tempfile::tempdir().unwrap();
+    for i in 0..40 {
+        fs::write(tmp.path().join(format!("f{i}")), b"").unwrap();
+    }
+    let mut o = opts(4096);
+    o.params.inode_count = Some(32);
+    let e = untouched(16 << 20, |d| {
+        write::build_from_dir(d, tmp.path(), &o, &mut |_| {})
+    });
+    assert!(
+        e.contains("the tree needs 51 inodes with the first 11, a file system of this size has 32"),
+        "{e}"
+    );
+}

@@ -238,8 +238,7 @@ pub fn plan(bytes: u64, tree: &Tree, o: &Options) -> Result<Plan> {
     let max_ino = next - 1;
     if max_ino > inode_count {
         return Err(err(format!(
-            "the tree needs {} inodes, a file system of this size has {inode_count} (raise it with -N or a smaller -i)",
-            max_ino - FIRST_INO + 1
+            "the tree needs {max_ino} inodes with the first 11, a file system of this size has {inode_count} (raise it with -N or a smaller -i)"
         )));
     }
 
