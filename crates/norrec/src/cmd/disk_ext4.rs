@@ -224,7 +224,8 @@ pub fn format(a: FormatArgs, ui: &Ui) -> anyhow::Result<()> {
 
 #[derive(Debug, clap::Args)]
 pub struct MkfsArgs {
-    /// The directory whose tree becomes the file system's root.
+    /// The directory whose tree becomes the file system's root (with SOURCE_DATE_EPOCH set,
+    /// no time stamp in the image is later than it).
     dir: PathBuf,
     /// The image file to write (replaced whole, only when the build succeeded).
     #[arg(short = 'o', long)]
