@@ -5,35 +5,19 @@
 //! (two cores; their timings are printed).
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::Mutex;
 use std::time::Duration;
 
 use norrec_agent::PROBE_MARKER;
 use norrec_qemu::{Machine, boot_to_marker};
 
-use norrec_testutil::{BoardAssets, board_assets, board_bin, tool};
+use norrec_testutil::{BoardAssets, tool};
+
+mod common;
+use common::board::{STICK_FILE, STICK_TEXT, board, initramfs, or_log, recovery_its, usb_stick};
+use common::ok_os as norrec;
 
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
-
-const STICK_FILE: &str = "hello-from-the-stick.txt";
-const STICK_TEXT: &[u8] = b"norrec was here\n";
-
-fn norrec(args: &[&dyn AsRef<std::ffi::OsStr>]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_norrec"))
-        .args(args.iter().map(|a| a.as_ref()))
-        .output()
-        .expect("run norrec");
-    assert!(
-        out.status.success(),
-        "norrec {:?} failed: {}",
-        args.iter()
-            .map(|a| a.as_ref().to_owned())
-            .collect::<Vec<_>>(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
 
 struct Setup {
     assets: BoardAssets,
@@ -51,53 +35,38 @@ impl Setup {
 /// NORREC_REQUIRE_TOOLS=1).
 fn setup() -> Option<Setup> {
     tool("qemu-system-arm")?;
-    let assets = board_assets()?;
-    let bin = board_bin()?;
     let dir = tempfile::tempdir().unwrap();
-    let initrd = dir.path().join("initrd.cpio.gz");
-    norrec(&[
-        &"initramfs",
-        &"build",
-        &"--norrec-bin",
-        &bin,
-        &"--modules-from",
-        &assets.modules_dir,
-        &"-o",
-        &initrd,
-    ]);
-    let s = Setup {
+    let (assets, initrd) = initramfs(dir.path())?;
+    // The USB stick: MBR + FAT holding one file, made by norrec.
+    usb_stick(dir.path());
+    Some(Setup {
         assets,
         dir,
         initrd,
-    };
-    // The USB stick: MBR + FAT holding one file, made by norrec.
-    let file = s.path(STICK_FILE);
-    std::fs::write(&file, STICK_TEXT).unwrap();
-    norrec(&[
-        &"usb",
-        &"create",
-        &s.path("usb.img"),
-        &"--size",
-        &"64M",
-        &"--add",
-        &file,
-    ]);
-    Some(s)
+    })
 }
 
 /// A 1 GiB sparse SD image with the board's layout (FAT on p1).
 fn sd_image(s: &Setup) -> PathBuf {
     let sd = s.path("sd.img");
-    norrec(&[&"disk", &"create", &sd, &"--size", &"1G", &"--board-layout"]);
-    norrec(&[&"disk", &"format", &format!("{}:1", sd.display()), &"vfat"]);
+    common::board::sd_image(&sd);
     sd
 }
 
 fn machine(s: &Setup, sd: &Path) -> Machine {
-    let board = norrec_board::Board::builtin("cubieboard").unwrap();
-    let mut m = Machine::from_board(&board);
+    let mut m = Machine::from_board(&board());
     m.sd = Some(sd.to_owned());
     m.usb = Some(s.path("usb.img"));
+    m
+}
+
+/// The machine booting Debian's kernel directly with norrec's initramfs and `append`.
+fn direct(s: &Setup, sd: &Path, append: &str) -> Machine {
+    let mut m = machine(s, sd);
+    m.kernel = Some(s.assets.vmlinuz.clone());
+    m.dtb = Some(s.assets.dtb.clone());
+    m.initrd = Some(s.initrd.clone());
+    m.append = Some(append.into());
     m
 }
 
@@ -136,27 +105,20 @@ fn direct_boot_agent_probes_sd_and_stick_then_reboots() {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let Some(s) = setup() else { return };
     let sd = sd_image(&s);
-    let mut m = machine(&s, &sd);
-    m.kernel = Some(s.assets.vmlinuz.clone());
-    m.dtb = Some(s.assets.dtb.clone());
-    m.initrd = Some(s.initrd.clone());
-    m.append = Some("console=ttyS0,115200".into());
+    let m = direct(&s, &sd, "console=ttyS0,115200");
     let log = s.path("direct.log");
-    let r = boot_to_marker(
-        &m,
+    let r = or_log(
+        boot_to_marker(
+            &m,
+            &log,
+            &["Linux version", "Run /init as init process"],
+            PROBE_MARKER,
+            Duration::from_secs(120),
+            Duration::from_secs(30),
+            false,
+        ),
         &log,
-        &["Linux version", "Run /init as init process"],
-        PROBE_MARKER,
-        Duration::from_secs(120),
-        Duration::from_secs(30),
-        false,
-    )
-    .unwrap_or_else(|e| {
-        panic!(
-            "{e}\n--- log:\n{}",
-            std::fs::read_to_string(&log).unwrap_or_default()
-        )
-    });
+    );
     eprintln!(
         "direct boot: marker after {:.1} s, QEMU exited 0 after {:.1} s ({:?})",
         r.marker_seconds, r.exit_seconds, r.milestones
@@ -180,52 +142,15 @@ fn through_uboot_spl_bootscr_fit_to_the_agent() {
     norrec(&[&"spl", &"check", &sd, &"--offset", &"8K"]);
 
     // The FIT: kernel, dtb, initramfs, each with a sha256 U-Boot checks.
-    let board = norrec_board::Board::builtin("cubieboard").unwrap();
     let its = s.path("recovery.its");
-    let kernel_load = board.memory.kernel_load.0;
-    std::fs::write(
-        &its,
-        format!(
-            r#"/dts-v1/;
-/ {{
-    description = "norrec recovery (QEMU test)";
-    #address-cells = <1>;
-    images {{
-        kernel {{
-            description = "Debian armmp";
-            data = /incbin/("{kernel}");
-            type = "kernel"; arch = "arm"; os = "linux"; compression = "none";
-            load = <{kernel_load:#x}>; entry = <{kernel_load:#x}>;
-            hash-1 {{ algo = "sha256"; }};
-        }};
-        fdt {{
-            description = "sun4i-a10-cubieboard";
-            data = /incbin/("{dtb}");
-            type = "flat_dt"; arch = "arm"; compression = "none";
-            hash-1 {{ algo = "sha256"; }};
-        }};
-        ramdisk {{
-            description = "norrec initramfs";
-            data = /incbin/("{initrd}");
-            type = "ramdisk"; arch = "arm"; os = "linux"; compression = "none";
-            hash-1 {{ algo = "sha256"; }};
-        }};
-    }};
-    configurations {{
-        default = "recovery";
-        recovery {{
-            description = "norrec agent";
-            kernel = "kernel"; fdt = "fdt"; ramdisk = "ramdisk";
-        }};
-    }};
-}};
-"#,
-            kernel = s.assets.vmlinuz.display(),
-            dtb = s.assets.dtb.display(),
-            initrd = s.initrd.display(),
-        ),
-    )
-    .unwrap();
+    let text = recovery_its(
+        "norrec recovery (QEMU test)",
+        &s.assets.vmlinuz,
+        &s.assets.dtb,
+        &s.initrd,
+        "",
+    );
+    std::fs::write(&its, text).unwrap();
     let itb = s.path("recovery.itb");
     norrec(&[&"fit", &"build", &its, &"-o", &itb]);
     let cmd = s.path("boot.cmd");
@@ -243,29 +168,26 @@ fn through_uboot_spl_bootscr_fit_to_the_agent() {
 
     let m = machine(&s, &sd);
     let log = s.path("uboot.log");
-    let r = boot_to_marker(
-        &m,
+    let r = or_log(
+        boot_to_marker(
+            &m,
+            &log,
+            &[
+                "U-Boot SPL",
+                "U-Boot 2023.01",
+                "Hit any key to stop autoboot",
+                "norrec boot.scr: loading recovery.itb",
+                "## Loading kernel from FIT Image",
+                "Starting kernel",
+                "Run /init as init process",
+            ],
+            PROBE_MARKER,
+            Duration::from_secs(180),
+            Duration::from_secs(30),
+            false,
+        ),
         &log,
-        &[
-            "U-Boot SPL",
-            "U-Boot 2023.01",
-            "Hit any key to stop autoboot",
-            "norrec boot.scr: loading recovery.itb",
-            "## Loading kernel from FIT Image",
-            "Starting kernel",
-            "Run /init as init process",
-        ],
-        PROBE_MARKER,
-        Duration::from_secs(180),
-        Duration::from_secs(30),
-        false,
-    )
-    .unwrap_or_else(|e| {
-        panic!(
-            "{e}\n--- log:\n{}",
-            std::fs::read_to_string(&log).unwrap_or_default()
-        )
-    });
+    );
     eprintln!(
         "through U-Boot: marker after {:.1} s, QEMU exited 0 after {:.1} s ({:?})",
         r.marker_seconds, r.exit_seconds, r.milestones
@@ -282,12 +204,8 @@ fn a_missing_marker_names_the_console_log() {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let Some(s) = setup() else { return };
     let sd = sd_image(&s);
-    let mut m = machine(&s, &sd);
-    m.kernel = Some(s.assets.vmlinuz.clone());
-    m.dtb = Some(s.assets.dtb.clone());
-    m.initrd = Some(s.initrd.clone());
     // the kernel never runs our /init
-    m.append = Some("console=ttyS0,115200 rdinit=/no-such-init".into());
+    let m = direct(&s, &sd, "console=ttyS0,115200 rdinit=/no-such-init");
     let log = s.path("never.log");
     let mut console = norrec_qemu::Console::start(&m, &log, false).unwrap();
     // the kernel does start (however long that takes on a loaded machine)...
@@ -323,31 +241,28 @@ fn a_fatal_error_is_one_line_then_pid1_reboots() {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let Some(s) = setup() else { return };
     let sd = sd_image(&s);
-    let mut m = machine(&s, &sd);
+    let mut m = direct(
+        &s,
+        &sd,
+        "console=ttyS0,115200 norrec_wait=2 norrec_fatal_wait=1",
+    );
     m.usb = None; // the stick the board waits for is not there
-    m.kernel = Some(s.assets.vmlinuz.clone());
-    m.dtb = Some(s.assets.dtb.clone());
-    m.initrd = Some(s.initrd.clone());
-    m.append = Some("console=ttyS0,115200 norrec_wait=2 norrec_fatal_wait=1".into());
     let log = s.path("fatal.log");
-    let r = boot_to_marker(
-        &m,
+    let r = or_log(
+        boot_to_marker(
+            &m,
+            &log,
+            &[
+                "norrec-agent: found /dev/mmcblk0",
+                "norrec-agent: fatal: waited 2 s, still missing: /dev/sda1",
+            ],
+            "norrec-agent: rebooting in 1 s",
+            Duration::from_secs(120),
+            Duration::from_secs(30),
+            false,
+        ),
         &log,
-        &[
-            "norrec-agent: found /dev/mmcblk0",
-            "norrec-agent: fatal: waited 2 s, still missing: /dev/sda1",
-        ],
-        "norrec-agent: rebooting in 1 s",
-        Duration::from_secs(120),
-        Duration::from_secs(30),
-        false,
-    )
-    .unwrap_or_else(|e| {
-        panic!(
-            "{e}\n--- log:\n{}",
-            std::fs::read_to_string(&log).unwrap_or_default()
-        )
-    });
+    );
     eprintln!(
         "fatal path: reboot line after {:.1} s, QEMU exited 0 after {:.1} s",
         r.marker_seconds, r.exit_seconds

@@ -21,28 +21,15 @@ use std::time::Duration;
 use norrec_agent::PROBE_MARKER;
 use norrec_qemu::nor::{NorFirmware, NorMachine, SF_PROBE_LINE, UbootSession, seed_check};
 use norrec_qemu::{Console, Machine};
-use norrec_testutil::{board_assets, board_bin, tools_required};
+use norrec_testutil::tools_required;
+
+mod common;
+use common::board::{STICK_FILE, board, initramfs, or_log, recovery_its, usb_stick};
+use common::ok_os as norrec;
 
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
 const FLASH_SIZE: usize = 16 << 20;
-const STICK_FILE: &str = "hello-from-the-stick.txt";
-
-fn norrec(args: &[&dyn AsRef<std::ffi::OsStr>]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_norrec"))
-        .args(args.iter().map(|a| a.as_ref()))
-        .output()
-        .expect("run norrec");
-    assert!(
-        out.status.success(),
-        "norrec {:?} failed: {}",
-        args.iter()
-            .map(|a| a.as_ref().to_owned())
-            .collect::<Vec<_>>(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
 
 /// The board's QEMU and U-Boot, or None (skip; panics under NORREC_REQUIRE_TOOLS=1).
 fn firmware() -> Option<NorFirmware> {
@@ -64,21 +51,6 @@ fn workdir(name: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).unwrap();
     d
-}
-
-fn board() -> norrec_board::Board {
-    norrec_board::Board::builtin("cubieboard").unwrap()
-}
-
-/// Panics with the error and the log (named) if `r` is an error.
-fn or_log<T>(r: norrec_qemu::Result<T>, log: &Path) -> T {
-    r.unwrap_or_else(|e| {
-        panic!(
-            "{e}\n--- console log {}:\n{}",
-            log.display(),
-            std::fs::read_to_string(log).unwrap_or_default()
-        )
-    })
 }
 
 fn erased_flash(dir: &Path) -> PathBuf {
@@ -168,20 +140,8 @@ struct Parts {
 }
 
 fn parts(name: &str) -> Option<Parts> {
-    let assets = board_assets()?;
-    let bin = board_bin()?;
     let dir = workdir(name);
-    let initrd = dir.join("initrd.cpio.gz");
-    norrec(&[
-        &"initramfs",
-        &"build",
-        &"--norrec-bin",
-        &bin,
-        &"--modules-from",
-        &assets.modules_dir,
-        &"-o",
-        &initrd,
-    ]);
+    let (assets, initrd) = initramfs(&dir)?;
     Some(Parts {
         dir,
         initrd,
@@ -194,59 +154,26 @@ fn parts(name: &str) -> Option<Parts> {
 /// norrec's initramfs, each with a sha256; with `pad` bytes of filler in a fourth image (not
 /// in the configuration) to steer totalsize.
 fn recovery_itb(p: &Parts, pad: usize) -> PathBuf {
-    let kernel_load = board().memory.kernel_load.0;
     let padfile = p.dir.join("pad.bin");
     std::fs::write(&padfile, vec![0x5au8; pad]).unwrap();
-    let its = p.dir.join("recovery.its");
-    std::fs::write(
-        &its,
-        format!(
-            r#"/dts-v1/;
-/ {{
-    description = "norrec recovery (NOR test)";
-    #address-cells = <1>;
-    images {{
-        kernel {{
-            description = "Debian armmp";
-            data = /incbin/("{kernel}");
-            type = "kernel"; arch = "arm"; os = "linux"; compression = "none";
-            load = <{kernel_load:#x}>; entry = <{kernel_load:#x}>;
-            hash-1 {{ algo = "sha256"; }};
-        }};
-        fdt {{
-            description = "sun4i-a10-cubieboard";
-            data = /incbin/("{dtb}");
-            type = "flat_dt"; arch = "arm"; compression = "none";
-            hash-1 {{ algo = "sha256"; }};
-        }};
-        ramdisk {{
-            description = "norrec initramfs";
-            data = /incbin/("{initrd}");
-            type = "ramdisk"; arch = "arm"; os = "linux"; compression = "none";
-            hash-1 {{ algo = "sha256"; }};
-        }};
+    let filler = format!(
+        r#"
         filler {{
             description = "size padding";
-            data = /incbin/("{pad}");
+            data = /incbin/("{}");
             type = "firmware"; arch = "arm"; compression = "none";
-        }};
-    }};
-    configurations {{
-        default = "recovery";
-        recovery {{
-            description = "norrec agent";
-            kernel = "kernel"; fdt = "fdt"; ramdisk = "ramdisk";
-        }};
-    }};
-}};
-"#,
-            kernel = p.vmlinuz.display(),
-            dtb = p.dtb.display(),
-            initrd = p.initrd.display(),
-            pad = padfile.display(),
-        ),
-    )
-    .unwrap();
+        }};"#,
+        padfile.display()
+    );
+    let its = p.dir.join("recovery.its");
+    let text = recovery_its(
+        "norrec recovery (NOR test)",
+        &p.vmlinuz,
+        &p.dtb,
+        &p.initrd,
+        &filler,
+    );
+    std::fs::write(&its, text).unwrap();
     let itb = p.dir.join("recovery.itb");
     norrec(&[&"fit", &"build", &its, &"-o", &itb]);
     itb
@@ -277,16 +204,11 @@ fn flash_with(p: &Parts, itb: &Path) -> PathBuf {
 /// SD (board layout, FAT p1, optionally with `files` on it) and a USB stick with one file.
 fn sd_and_usb(p: &Parts, files: &[&Path]) -> (PathBuf, PathBuf) {
     let sd = p.dir.join("sd.img");
-    norrec(&[&"disk", &"create", &sd, &"--size", &"1G", &"--board-layout"]);
-    norrec(&[&"disk", &"format", &format!("{}:1", sd.display()), &"vfat"]);
+    common::board::sd_image(&sd);
     for f in files {
         norrec(&[&"disk", &"cp", f, &format!("{}:1:/", sd.display())]);
     }
-    let file = p.dir.join(STICK_FILE);
-    std::fs::write(&file, b"norrec was here\n").unwrap();
-    let usb = p.dir.join("usb.img");
-    norrec(&[&"usb", &"create", &usb, &"--size", &"64M", &"--add", &file]);
-    (sd, usb)
+    (sd, usb_stick(&p.dir))
 }
 
 fn nor_machine(fw: &NorFirmware, flash: &Path, sd: &Path, usb: &Path) -> NorMachine {
@@ -294,6 +216,22 @@ fn nor_machine(fw: &NorFirmware, flash: &Path, sd: &Path, usb: &Path) -> NorMach
     m.sd = Some(sd.to_owned());
     m.usb = Some(usb.to_owned());
     NorMachine::new(m, fw, flash)
+}
+
+/// A U-Boot session at the prompt with the kernel's console in `bootargs`.
+fn prompt_with_bootargs(nm: &NorMachine, log: &Path) -> UbootSession {
+    let mut s = or_log(
+        UbootSession::start(nm, log, Duration::from_secs(60), false),
+        log,
+    );
+    or_log(
+        s.run(
+            "setenv bootargs console=ttyS0,115200",
+            Duration::from_secs(10),
+        ),
+        log,
+    );
+    s
 }
 
 /// From a FIT being loaded to the agent's marker, then QEMU's exit (the agent reboots under
@@ -344,17 +282,7 @@ fn norrecs_flash_boots_typed_at_the_prompt_and_unattended() {
     let (sd, usb) = sd_and_usb(&p, &[]);
     let nm = nor_machine(&fw, &flash, &sd, &usb);
     let log = p.dir.join("typed.log");
-    let mut s = or_log(
-        UbootSession::start(&nm, &log, Duration::from_secs(60), false),
-        &log,
-    );
-    or_log(
-        s.run(
-            "setenv bootargs console=ttyS0,115200",
-            Duration::from_secs(10),
-        ),
-        &log,
-    );
+    let mut s = prompt_with_bootargs(&nm, &log);
     let script = norrec(&[&"bootcmd", &"nor"]);
     or_log(s.type_script(&script), &log);
     let typed = follow_fit_to_marker(&mut s.console, &log);
@@ -439,17 +367,7 @@ fn seeds_setexpr_sequence_truncates_a_fit_that_norrecs_sequence_boots() {
     let (sd, usb) = sd_and_usb(&p, &[]);
     let nm = nor_machine(&fw, &flash, &sd, &usb);
     let log = p.dir.join("seed-bug.log");
-    let mut s = or_log(
-        UbootSession::start(&nm, &log, Duration::from_secs(60), false),
-        &log,
-    );
-    or_log(
-        s.run(
-            "setenv bootargs console=ttyS0,115200",
-            Duration::from_secs(10),
-        ),
-        &log,
-    );
+    let mut s = prompt_with_bootargs(&nm, &log);
 
     // the seed's sequence: reads `short` bytes, bootm refuses the truncated FIT
     let fit_addr = board().memory.fit_addr.0;

@@ -2,8 +2,11 @@
 // Each test binary compiles this module and uses its own subset.
 #![allow(dead_code)]
 
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+
+pub mod board;
 
 /// Runs `norrec ARGS…` to completion.
 pub fn norrec(args: &[&str]) -> Output {
@@ -25,6 +28,21 @@ pub fn norrec_in(dir: &Path, args: &[&str]) -> Output {
 /// Runs norrec, panics with its stderr unless it succeeds, returns its stdout.
 pub fn ok(args: &[&str]) -> String {
     expect_ok(args, norrec(args))
+}
+
+/// [`ok`] with arguments of any kind (paths, strings).
+pub fn ok_os(args: &[&dyn AsRef<OsStr>]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_norrec"))
+        .args(args.iter().map(|a| a.as_ref()))
+        .output()
+        .expect("run norrec");
+    let shown: Vec<_> = args.iter().map(|a| a.as_ref().to_owned()).collect();
+    assert!(
+        out.status.success(),
+        "norrec {shown:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// [`ok`] in `dir`.
