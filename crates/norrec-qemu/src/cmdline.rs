@@ -1,11 +1,13 @@
 //! `qemu-system-arm` command lines for the board, from its manifest (FACTS.md "QEMU Cubieboard"):
 //! `-M <machine> -m <memory>`, the SD card as `-drive if=sd,format=raw` (not `-sd`: QEMU would
 //! guess the format and refuse writes past block 0), the USB stick as a `usb-storage` device on
-//! the manifest's bus, `-no-reboot` so a reboot ends QEMU with status 0, and the serial console on
-//! QEMU's stdio (a pipe for the console driver, the terminal for a person).
+//! the manifest's bus, the SPI NOR flash image as `-drive if=mtd,format=raw` (only the board's
+//! own QEMU has a flash there; see `nor`), `-no-reboot` so a reboot ends QEMU with status 0, and
+//! the serial console on QEMU's stdio (a pipe for the console driver, the terminal for a person).
 
 use std::ffi::OsString;
-use std::path::PathBuf;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::path::{Path, PathBuf};
 
 use norrec_board::Board;
 
@@ -32,6 +34,8 @@ pub struct Machine {
     pub sd: Option<PathBuf>,
     /// The USB stick image (raw).
     pub usb: Option<PathBuf>,
+    /// The SPI NOR flash image (raw, the chip's size) behind `-drive if=mtd`.
+    pub mtd: Option<PathBuf>,
     /// Direct boot: a kernel (`-kernel`); without it the boot ROM runs the SPL from the SD.
     pub kernel: Option<PathBuf>,
     pub dtb: Option<PathBuf>,
@@ -56,6 +60,7 @@ impl Machine {
             usb_bus: board.qemu.usb_bus.clone(),
             sd: None,
             usb: None,
+            mtd: None,
             kernel: None,
             dtb: None,
             initrd: None,
@@ -94,18 +99,18 @@ impl Machine {
         }
         if let Some(sd) = &self.sd {
             a.push("-drive".into());
-            let mut s = OsString::from("if=sd,format=raw,file=");
-            s.push(sd.as_os_str());
-            a.push(s);
+            a.push(drive("if=sd,format=raw", sd));
         }
         if let Some(usb) = &self.usb {
             a.push("-usb".into());
             a.push("-device".into());
             a.push(format!("usb-storage,bus={},drive=stick", self.usb_bus).into());
             a.push("-drive".into());
-            let mut s = OsString::from("if=none,id=stick,format=raw,file=");
-            s.push(usb.as_os_str());
-            a.push(s);
+            a.push(drive("if=none,id=stick,format=raw", usb));
+        }
+        if let Some(mtd) = &self.mtd {
+            a.push("-drive".into());
+            a.push(drive("if=mtd,format=raw", mtd));
         }
         for (flag, p) in [
             ("-kernel", &self.kernel),
@@ -143,6 +148,18 @@ impl Machine {
     }
 }
 
+/// A `-drive` value: `spec,file=PATH`, commas in the path doubled (QEMU's option syntax).
+fn drive(spec: &str, path: &Path) -> OsString {
+    let mut v = format!("{spec},file=").into_bytes();
+    for &b in path.as_os_str().as_bytes() {
+        v.push(b);
+        if b == b',' {
+            v.push(b',');
+        }
+    }
+    OsString::from_vec(v)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -166,6 +183,11 @@ mod tests {
              -kernel vmlinuz -dtb sun4i-a10-cubieboard.dtb -initrd initrd.gz -append \
              console=ttyS0,115200"
         );
+        // the flash image, a path with a comma doubled
+        m.mtd = Some("/t/a,b/flash.bin".into());
+        let args = m.args();
+        let i = args.iter().position(|a| a == "if=mtd,format=raw,file=/t/a,,b/flash.bin");
+        assert_eq!(args[i.expect("no mtd drive") - 1], "-drive");
         m.console = ConsoleMode::Terminal;
         m.kernel = None;
         let line = m.shell_line();

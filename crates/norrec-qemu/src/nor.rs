@@ -3,7 +3,7 @@
 //! board's U-Boot ELF with `sf` as `-kernel`, and U-Boot sessions driven at its prompt.
 //!
 //! Both binaries come from `scripts/board-firmware` ([`NorFirmware::locate`]). [`NorMachine`]
-//! adds the MTD drive to a [`Machine`]; [`UbootSession`] stops autoboot and runs commands one
+//! is a [`Machine`] with U-Boot as `-kernel` and the flash as its `mtd` drive; [`UbootSession`] stops autoboot and runs commands one
 //! prompt at a time, returning what each printed.
 
 use std::ffi::OsString;
@@ -68,100 +68,41 @@ fn cache_dir() -> PathBuf {
     PathBuf::from(home).join(".cache/norrec")
 }
 
-/// The board with its flash: a [`Machine`] whose `-kernel` is U-Boot, plus the flash image.
+/// The board with its flash: a [`Machine`] whose `-kernel` is U-Boot and whose `mtd` drive is
+/// the flash image.
 #[derive(Debug, Clone)]
 pub struct NorMachine {
     pub machine: Machine,
-    /// The host file behind the SPI NOR (raw, the chip's size).
-    pub flash: PathBuf,
 }
 
 impl NorMachine {
     /// `machine` with U-Boot as `-kernel`, the board's QEMU, no kernel command line, and `flash`
-    /// as the MTD drive; its SD/USB stay as given.
+    /// (raw, the chip's size) as the MTD drive; its SD/USB stay as given.
     pub fn new(mut machine: Machine, fw: &NorFirmware, flash: &Path) -> NorMachine {
         machine.binary = fw.qemu.clone();
         machine.kernel = Some(fw.uboot.clone());
         machine.dtb = None;
         machine.initrd = None;
         machine.append = None;
-        NorMachine {
-            machine,
-            flash: flash.to_owned(),
-        }
+        machine.mtd = Some(flash.to_owned());
+        NorMachine { machine }
     }
 
-    /// The `-drive` value of the flash (commas in the path doubled, as QEMU's option syntax
-    /// wants).
-    pub fn mtd_drive(&self) -> OsString {
-        let mut s = OsString::from("if=mtd,format=raw,file=");
-        s.push(self.flash.to_string_lossy().replace(',', ",,"));
-        s
-    }
-
-    /// Every argument after the binary: the machine's, then the flash.
+    /// Every argument after the binary.
     pub fn args(&self) -> Vec<OsString> {
-        let mut a = self.machine.args();
-        a.push("-drive".into());
-        a.push(self.mtd_drive());
-        a
+        self.machine.args()
     }
 
     /// The whole command line for a shell (logs, `--print`).
     pub fn shell_line(&self) -> String {
-        format!(
-            "{} -drive {}",
-            self.machine.shell_line(),
-            quote(&self.mtd_drive().to_string_lossy())
-        )
+        self.machine.shell_line()
     }
 
-    /// Starts it with the console on pipes, logging to `log`. The console driver runs one
-    /// binary with the machine's arguments, so the flash goes in through a two-line wrapper
-    /// beside the log that `exec`s the board's QEMU with the `-drive if=mtd` added (same PID:
-    /// killing the run kills QEMU).
+    /// Starts it with the console on pipes, logging to `log` (the command line first).
     pub fn start(&self, log: &Path, echo: bool) -> Result<Console> {
         let mut m = self.machine.clone();
         m.console = ConsoleMode::Pipe;
-        let wrapper = {
-            let mut w = log.as_os_str().to_owned();
-            w.push(".qemu.sh");
-            // absolute: a bare relative name would be looked up on PATH
-            std::path::absolute(PathBuf::from(w)).map_err(|source| Error::Io {
-                path: log.to_owned(),
-                source,
-            })?
-        };
-        let text = format!(
-            "#!/bin/sh\nexec {} \"$@\" -drive {}\n",
-            quote(&self.machine.binary.to_string_lossy()),
-            quote(&self.mtd_drive().to_string_lossy())
-        );
-        write_executable(&wrapper, &text)?;
-        m.binary = wrapper;
-        let console = Console::start(&m, log, echo)?;
-        console.note(&format!("QEMU: {}", self.shell_line()));
-        Ok(console)
-    }
-}
-
-fn write_executable(path: &Path, text: &str) -> Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    let io = |source| Error::Io {
-        path: path.to_owned(),
-        source,
-    };
-    std::fs::write(path, text).map_err(io)?;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).map_err(io)
-}
-
-fn quote(s: &str) -> String {
-    if s.chars()
-        .all(|c| c.is_ascii_alphanumeric() || "-_=,./:+".contains(c))
-    {
-        s.to_owned()
-    } else {
-        format!("'{}'", s.replace('\'', r"'\''"))
+        Console::start(&m, log, echo)
     }
 }
 
@@ -284,7 +225,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn mtd_drive_after_the_machine_and_commas_doubled() {
+    fn flash_as_the_mtd_drive_and_uboot_as_the_kernel() {
         let board = norrec_board::Board::builtin("cubieboard").unwrap();
         let mut m = Machine::from_board(&board);
         m.sd = Some("sd.img".into());
@@ -298,11 +239,11 @@ mod tests {
             .iter()
             .map(|a| a.to_string_lossy().into_owned())
             .collect();
-        let n = args.len();
-        assert_eq!(
-            args[n - 2..],
-            ["-drive", "if=mtd,format=raw,file=/t/a,,b/flash.bin"]
-        );
+        let i = args
+            .iter()
+            .position(|a| a == "if=mtd,format=raw,file=/t/a,,b/flash.bin")
+            .unwrap_or_else(|| panic!("no mtd drive: {args:?}"));
+        assert_eq!(args[i - 1], "-drive");
         let k = args.iter().position(|a| a == "-kernel").unwrap();
         assert_eq!(args[k + 1], "/c/u-boot");
         assert!(!args.iter().any(|a| a == "-append"), "{args:?}");
