@@ -186,7 +186,9 @@ mod tests {
         // the flash image, a path with a comma doubled
         m.mtd = Some("/t/a,b/flash.bin".into());
         let args = m.args();
-        let i = args.iter().position(|a| a == "if=mtd,format=raw,file=/t/a,,b/flash.bin");
+        let i = args
+            .iter()
+            .position(|a| a == "if=mtd,format=raw,file=/t/a,,b/flash.bin");
         assert_eq!(args[i.expect("no mtd drive") - 1], "-drive");
         m.console = ConsoleMode::Terminal;
         m.kernel = None;
