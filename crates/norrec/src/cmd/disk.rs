@@ -41,38 +41,46 @@ pub enum DiskCmd {
         after_help = "Examples:\n  norrec disk show sd.img\n  norrec disk show sd.img --json\n  norrec disk show sd.img > layout.sfdisk   # feed back to norrec or sfdisk"
     )]
     Show(ShowArgs),
-    /// Format a partition (IMG:N) as vfat, choosing FAT type and cluster size as mkfs.vfat does.
+    /// Format a partition (IMG:N) as vfat (FAT type and cluster size chosen as mkfs.vfat
+    /// chooses them) or ext4 (geometry, features and journal as mkfs.ext4 1.47 makes them).
     ///
-    /// Only the file system's metadata is written (the image stays sparse); the size, type and
-    /// label are checked before the first write. `IMG:0` is the whole image without a table.
+    /// Only the file system's metadata is written (an image file stays sparse); the size, type,
+    /// label and options are checked before the first write. `IMG:0` is the whole image without
+    /// a table.
     #[command(
-        after_help = "Examples:\n  norrec disk format sd.img:1 vfat -L BOOT\n  norrec disk format usb.img:1 vfat --fat 32\n  norrec disk format fs.img:0 vfat --cluster-size 4K"
+        after_help = "Examples:\n  norrec disk format sd.img:1 vfat -L BOOT\n  norrec disk format usb.img:1 vfat --fat 32\n  norrec disk format fs.img:0 vfat --cluster-size 4K\n  norrec disk format sd.img:4 ext4 -L data\n  norrec disk format sd.img:4 ext4 -U 5e1f0c6a-213b-4c7d-8e9f-a0b1c2d3e4f5 -b 1024"
     )]
     Format(super::disk_fat::FormatArgs),
-    /// Copy files and directories into a FAT (IMG:N:/path) or out of it to a local path.
+    /// Copy files and directories into a FAT (IMG:N:/path), or out of a FAT or ext4 to a local
+    /// path.
     ///
     /// Into a directory when the target is one, else to the target name (cp -r style). Free
     /// space is checked before anything is written; nothing partial is left behind.
     #[command(
-        after_help = "Examples:\n  norrec disk cp boot.scr uboot.env sd.img:1:/\n  norrec disk cp update.swu usb.img:1:/update.swu\n  norrec disk cp sd.img:1:/boot.scr ./boot.scr\n  norrec disk cp sd.img:1:/ ./p1-copy"
+        after_help = "Examples:\n  norrec disk cp boot.scr uboot.env sd.img:1:/\n  norrec disk cp update.swu usb.img:1:/update.swu\n  norrec disk cp sd.img:1:/boot.scr ./boot.scr\n  norrec disk cp sd.img:1:/ ./p1-copy\n  norrec disk cp sd.img:2:/etc/os-release .   # out of an ext4"
     )]
     Cp(super::disk_fat::CpArgs),
     /// Write a file's raw bytes at an offset of a disk (dd conv=notrunc), outside the partition
-    /// table and every partition unless --force; with --spl, only a valid sunxi SPL, by default
-    /// at the board's SPL offset (8 KiB). The bytes are read back and compared.
+    /// table and every partition unless --force, or into partition N with IMG:N; with --spl,
+    /// only a valid sunxi SPL, by default at the board's SPL offset (8 KiB). Streamed; zero runs
+    /// stay holes; the bytes are read back and compared.
     #[command(
-        after_help = "Examples:\n  norrec disk write sd.img u-boot-sunxi-with-spl.bin --spl\n  norrec disk write sd.img blob.bin --offset 1M --force"
+        after_help = "Examples:\n  norrec disk write sd.img u-boot-sunxi-with-spl.bin --spl\n  norrec disk write sd.img:2 rootfs.ext4\n  norrec disk write sd.img blob.bin --offset 1M --force"
     )]
     Write(super::disk_raw::WriteArgs),
-    /// List a directory (or one file) of a FAT: IMG:N[:/path].
+    /// List a directory (or one file) of a FAT or ext4: IMG:N[:/path].
     #[command(
-        after_help = "Examples:\n  norrec disk ls usb.img:1\n  norrec disk ls sd.img:1:/boot --json"
+        after_help = "Examples:\n  norrec disk ls usb.img:1\n  norrec disk ls sd.img:1:/boot --json\n  norrec disk ls sd.img:2:/etc   # ext4: ls -l style lines"
     )]
     Ls(super::disk_fat::LsArgs),
-    /// Build an ext4 image file from a directory tree (what `mke2fs -t ext4 -d DIR` does).
+    /// Build an ext4 image file from a directory tree (what `mke2fs -t ext4 -d DIR` does):
+    /// files, directories, symlinks, hard links, devices, modes, owners and ns times.
+    ///
+    /// The whole file system is planned first; a tree that does not fit fails before anything
+    /// is written, and the output file is replaced only when the build succeeded.
     #[command(
         name = "mkfs-from-dir",
-        after_help = "Examples:\n  norrec disk mkfs-from-dir rootfs/ -o rootfs.ext4 --size 64M"
+        after_help = "Examples:\n  norrec disk mkfs-from-dir rootfs/ -o rootfs.ext4 --size 64M\n  norrec disk mkfs-from-dir rootfs/ -o rootfs.ext4 --size auto --all-root -L rootfs\n  SOURCE_DATE_EPOCH=0 norrec disk mkfs-from-dir rootfs/ -o r.ext4 --size 64M -U 5e1f0c6a-213b-4c7d-8e9f-a0b1c2d3e4f5   # reproducible\n  norrec disk write sd.img:2 rootfs.ext4"
     )]
     MkfsFromDir(super::disk_ext4::MkfsArgs),
 }
