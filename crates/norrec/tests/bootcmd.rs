@@ -1,6 +1,6 @@
 //! `norrec bootcmd nor`: its three output forms, and the seed's failing size against its own.
 
-use norrec_uboot::bootcmd::{Machine, NorBoot, seed_sequence};
+use norrec_uboot::bootcmd::{Machine, NorBoot, Script, seed_sequence};
 use norrec_uboot::legacy::LegacyImage;
 
 mod common;
@@ -19,10 +19,10 @@ const ARGS: &[&str] = &[
     "0x2000000",
 ];
 
-#[test]
-fn text_bootcmd_and_script_forms_carry_the_same_sequence() {
-    let text = ok(ARGS);
-    let expect = NorBoot {
+/// The sequence [`ARGS`] ask for: the FIT at NOR 0 of a 16 MiB chip, loaded at 0x41000000
+/// within a 32 MiB RAM window.
+fn for_args() -> Script {
+    NorBoot {
         flash_offset: 0,
         flash_size: 16 << 20,
         loadaddr: 0x4100_0000,
@@ -31,7 +31,13 @@ fn text_bootcmd_and_script_forms_carry_the_same_sequence() {
         probe: None,
     }
     .script()
-    .unwrap();
+    .unwrap()
+}
+
+#[test]
+fn text_bootcmd_and_script_forms_carry_the_same_sequence() {
+    let text = ok(ARGS);
+    let expect = for_args();
     assert_eq!(text, expect.to_text());
     for needed in [
         "sf probe",
@@ -102,16 +108,7 @@ fn the_seeds_size_is_wrong_where_ours_is_right() {
     };
     let (seed_reads, _) = run(&seed_sequence());
     assert_eq!(seed_reads.last(), Some(&0xa2fa4));
-    let ours = NorBoot {
-        flash_offset: 0,
-        flash_size: 16 << 20,
-        loadaddr: 0x4100_0000,
-        header_addr: None,
-        ram_window: Some(0x200_0000),
-        probe: None,
-    }
-    .script()
-    .unwrap();
+    let ours = for_args();
     // the sequence the CLI prints is the one that runs right
     assert_eq!(ok(ARGS), ours.to_text());
     let (reads, booted) = run(&ours);
