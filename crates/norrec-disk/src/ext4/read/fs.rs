@@ -250,6 +250,15 @@ impl<D: BlockDevice> Ext4<D> {
         let mut out = Vec::new();
         if inode.has_inline_data() {
             let data = self.inline_data(&inode)?;
+            if data.len() < 4 {
+                return Err(err(
+                    inode.offset + 4,
+                    format!(
+                        "inline directory {ino}: i_size {} leaves no room for its parent",
+                        inode.size
+                    ),
+                ));
+            }
             // i_block starts with the parent's inode number; entries follow, then continue
             // in the system.data attribute.
             out.push(DirEntry {
