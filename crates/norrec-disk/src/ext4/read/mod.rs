@@ -5,7 +5,7 @@
 //! # fn main() -> norrec_disk::Result<()> {
 //! use std::io::Read;
 //! use norrec_disk::{ImageFile, ext4::read::Ext4};
-//! let mut fs = Ext4::open(ImageFile::open_read_only("rootfs.ext4")?)?;
+//! let mut fs = Ext4::open(ImageFile::open_read_only(std::path::Path::new("rootfs.ext4"))?)?;
 //! let passwd = fs.lookup("/etc/passwd")?;
 //! let mut text = String::new();
 //! fs.open_file(passwd.ino)?.read_to_string(&mut text).map_err(|e| norrec_disk::DiskError::io("read", e))?;
