@@ -618,6 +618,15 @@ fn compress_zstd_with_and_without_the_feature() {
         let err = common::expect_fails(&["swu", "build", "--compress", "zstd"], build(&[]));
         assert!(err.contains("zstd-compress"), "{err}");
         assert!(!swu.exists(), "a refused build left {}", swu.display());
+        // without --compress: the uncompressed artifact is refused without advice it cannot take
+        let args = ["swu", "build", s(&desc), "-a", s(d), "-o", s(&swu)];
+        let err = common::fails(&args);
+        assert!(
+            err.contains("rootfs.img") && err.contains("zstd-compress"),
+            "{err}"
+        );
+        assert!(!err.contains("pass --compress"), "{err}");
+        assert!(!swu.exists(), "a refused build left {}", swu.display());
         return;
     }
     let Some(pki) = pki(d) else { return };

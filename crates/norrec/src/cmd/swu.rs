@@ -301,6 +301,12 @@ fn build(a: BuildArgs, ui: &Ui) -> anyhow::Result<()> {
             },
             Compression::Zstd => match compress {
                 Some(CompressArg::Zstd) => zstd_compress(&data)?,
+                _ if !cfg!(feature = "zstd-compress") => {
+                    return Err(norrec_swu::Error::Unsupported(format!(
+                        "artifact {name:?}: sw-description declares compressed = \"zstd\" but {} is not zstd, and this norrec cannot compress it (built without the cargo feature zstd-compress); compress it on the build host",
+                        path.display()
+                    )));
+                }
                 _ => return Err(unsupported("zstd")),
             },
         })
