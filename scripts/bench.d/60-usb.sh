@@ -16,6 +16,12 @@ sync; sparse=$(median_time 5 "rm -f $d/t.img; truncate -s 1G $d/t.img && $SF $d/
 echo "usb create 1 GiB + 64 MiB bundle: norrec ${nr} s; seed's dd + sfdisk + mkfs.vfat + mcopy ${seed} s (norrec $(ratio "$nr" "$seed")x faster)"
 echo "usb create 1 GiB + 64 MiB bundle: norrec ${nr} s; truncate + sfdisk + mkfs.vfat + mcopy ${sparse} s (norrec $(ratio "$nr" "$sparse")x faster)"
 echo "usb create disk use: norrec $(du -k "$d/n.img" | cut -f1) KiB, dd variant $(du -k "$d/s.img" | cut -f1) KiB, truncate variant $(du -k "$d/t.img" | cut -f1) KiB"
+# What the copy of the bundle alone costs on this file system (norrec copies it with
+# copy_file_range, a reflink where the file system shares blocks): the floor under usb create.
+sync; cpf=$(median_time 7 "rm -f $d/c.bin; cp --reflink=never $d/update.swu $d/c.bin")
+sync; catf=$(median_time 7 "cat $d/update.swu > /dev/null")
+sync; emptyf=$(median_time 7 "rm -f $d/e.img; $NORREC -q usb create $d/e.img --size 1G")
+echo "usb create floor on $(stat -f -c %T "$d"): cp --reflink=never of the 64 MiB bundle ${cpf} s, cat of it ${catf} s, norrec usb create 1 GiB without files ${emptyf} s"
 sync; nr=$(median_time 7 "$NORREC -q disk cp $d/update.swu $d/n.img:1:/again.swu")
 sync; mc=$(median_time 7 "mcopy -o -i $d/t.img@@1M $d/update.swu ::/again.swu")
 echo "disk cp 64 MiB into FAT32: norrec ${nr} s; mcopy ${mc} s (norrec $(ratio "$nr" "$mc")x faster)"

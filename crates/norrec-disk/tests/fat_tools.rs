@@ -391,3 +391,53 @@ fn fat12_with_directories_is_fsck_clean() {
     drop(im);
     fsck_clean(&img);
 }
+
+#[test]
+fn fragmented_free_space_and_growing_overwrite_read_back_by_mtools() {
+    // File data goes into the image in runs of consecutive clusters, copied by the kernel
+    // while fatfs writes the chain: here the free space is in pieces (mtools deleted a file
+    // in the middle) and an existing file grows past its old chain, so the runs are several.
+    let (Some(mcopy), Some(mdel)) = (mtools("mcopy"), mtools("mdel")) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let img = dir.path().join("sd.img");
+    let part = partitioned(&img, 64 * MIB);
+    format_part(&img, &part);
+    let at = format!("{}@@{}", img.display(), part.start * 512);
+    let put = |name: &str, data: &[u8]| {
+        let src = dir.path().join(name);
+        fs::write(&src, data).unwrap();
+        let mut f = ImageFile::open(&img).unwrap();
+        let w = Window::partition(&mut f, &part).unwrap();
+        let n = fat::with_fs(w, |fs| fat::fs::copy_in(fs, &[src], "/")).unwrap();
+        assert_eq!(n, data.len() as u64);
+    };
+    put("a.bin", &noise(300_000, 11));
+    put("b.bin", &noise(500_000, 12));
+    put("c.bin", &noise(300_001, 13));
+    run(&mdel, &["-i", &at, "::/b.bin"]);
+    // 2 MiB: the 500 KB hole b.bin left, then on after c.bin.
+    let big = noise(2 * MIB as usize + 3, 14);
+    put("big.bin", &big);
+    // a.bin grows from 300 KB to 1 MB: its old chain, then new clusters elsewhere.
+    let a2 = noise(1_000_000, 15);
+    put("a.bin", &a2);
+    for (name, data) in [("a.bin", &a2), ("big.bin", &big)] {
+        let local = dir.path().join(format!("back-{name}"));
+        run(
+            &mcopy,
+            &[
+                "-n",
+                "-i",
+                &at,
+                &format!("::/{name}"),
+                local.to_str().unwrap(),
+            ],
+        );
+        assert!(fs::read(&local).unwrap() == *data, "{name} differs");
+    }
+    let alone = dir.path().join("p1.img");
+    extract(&img, &part, &alone);
+    fsck_clean(&alone);
+}

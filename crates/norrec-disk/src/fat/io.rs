@@ -295,11 +295,14 @@ impl<D: BlockDevice> CachedIo<D> {
         while done < n {
             let idx = self.pos / BLOCK;
             let off = (self.pos % BLOCK) as usize;
-            if !self.blocks.contains_key(&idx) {
-                self.settle(idx)?;
-                self.load(idx)?;
-            }
-            let b = &self.blocks[&idx];
+            let b = match self.blocks.get(&idx) {
+                Some(b) => b,
+                None => {
+                    self.settle(idx)?;
+                    self.load(idx)?;
+                    &self.blocks[&idx]
+                }
+            };
             let k = (b.data.len() - off).min(n - done);
             buf[done..done + k].copy_from_slice(&b.data[off..off + k]);
             done += k;
@@ -329,38 +332,44 @@ impl<D: BlockDevice> CachedIo<D> {
             let off = (self.pos % BLOCK) as usize;
             let blen = self.block_len(idx);
             let k = (blen - off).min(buf.len() - done);
-            if !self.blocks.contains_key(&idx) {
-                if off == 0 && k == BLOCK as usize {
-                    let at = idx * BLOCK;
-                    let follows = !self.pending.is_empty()
-                        && self.pending_at + self.pending.len() as u64 == at
-                        && self.pending.len() < MERGE_BYTES;
-                    if !follows {
-                        self.flush_pending()?;
-                        self.pending_at = at;
-                    }
-                    self.pending.extend_from_slice(&buf[done..done + k]);
-                    done += k;
-                    self.pos += k as u64;
-                    continue;
-                }
-                self.settle(idx)?;
-                if off == 0 && k == blen {
-                    self.make_room()?;
-                    self.cached_bytes += blen;
-                    self.blocks.insert(
-                        idx,
-                        Block {
-                            data: buf[done..done + k].into(),
-                            dirty: true,
-                        },
-                    );
-                    done += k;
-                    self.pos += k as u64;
-                    continue;
-                }
-                self.load(idx)?;
+            if let Some(b) = self.blocks.get_mut(&idx) {
+                // Cached (FAT entries, directories): one lookup.
+                b.data[off..off + k].copy_from_slice(&buf[done..done + k]);
+                b.dirty = true;
+                done += k;
+                self.pos += k as u64;
+                continue;
             }
+            if off == 0 && k == BLOCK as usize {
+                let at = idx * BLOCK;
+                let follows = !self.pending.is_empty()
+                    && self.pending_at + self.pending.len() as u64 == at
+                    && self.pending.len() < MERGE_BYTES;
+                if !follows {
+                    self.flush_pending()?;
+                    self.pending_at = at;
+                }
+                self.pending.extend_from_slice(&buf[done..done + k]);
+                done += k;
+                self.pos += k as u64;
+                continue;
+            }
+            self.settle(idx)?;
+            if off == 0 && k == blen {
+                self.make_room()?;
+                self.cached_bytes += blen;
+                self.blocks.insert(
+                    idx,
+                    Block {
+                        data: buf[done..done + k].into(),
+                        dirty: true,
+                    },
+                );
+                done += k;
+                self.pos += k as u64;
+                continue;
+            }
+            self.load(idx)?;
             let b = self.blocks.get_mut(&idx).expect("block just loaded");
             b.data[off..off + k].copy_from_slice(&buf[done..done + k]);
             b.dirty = true;

@@ -3,6 +3,7 @@
 //! `SOURCE_DATE_EPOCH`, when set, replaces the current time everywhere, so images built twice
 //! are the same bytes.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// A DOS date and time as stored in directory entries (2-second resolution).
@@ -67,7 +68,25 @@ impl DosDateTime {
 
     /// Now, or `SOURCE_DATE_EPOCH` when it is set.
     pub fn now() -> Self {
-        Self::from_unix(now_unix())
+        // `fatfs` asks for the time on every cluster it writes: the conversion is done once
+        // per second (the last one is kept as seconds << 32 | date << 16 | time).
+        static LAST: AtomicU64 = AtomicU64::new(u64::MAX);
+        let secs = now_unix();
+        let last = LAST.load(Ordering::Relaxed);
+        if last != u64::MAX && (last >> 32) as i64 == secs {
+            return DosDateTime {
+                date: (last >> 16) as u16,
+                time: last as u16,
+            };
+        }
+        let t = Self::from_unix(secs);
+        if (0..1 << 32).contains(&secs) {
+            LAST.store(
+                ((secs as u64) << 32) | (u64::from(t.date) << 16) | u64::from(t.time),
+                Ordering::Relaxed,
+            );
+        }
+        t
     }
 
     /// As `fatfs` wants it.
