@@ -56,7 +56,17 @@ fn is_root() -> bool {
 /// The source tree, built once for every test in this file.
 fn tree() -> &'static Path {
     static TREE: OnceLock<tempfile::TempDir> = OnceLock::new();
-    TREE.get_or_init(|| {
+    TREE.get_or_init(|| build_tree(true)).path()
+}
+
+/// The same tree without the 100 MiB file, for the variants whose point is elsewhere.
+fn light_tree() -> &'static Path {
+    static TREE: OnceLock<tempfile::TempDir> = OnceLock::new();
+    TREE.get_or_init(|| build_tree(false)).path()
+}
+
+fn build_tree(with_big: bool) -> tempfile::TempDir {
+    {
         let t = tempfile::tempdir().unwrap();
         let r = t.path();
         fs::create_dir_all(r.join("etc/deep/a/b/c/d")).unwrap();
@@ -71,11 +81,12 @@ fn tree() -> &'static Path {
             fs::write(r.join(format!("size{n}")), pattern(100 + i as u64, *n)).unwrap();
         }
         // 100 MiB, written in pieces.
-        let mut big = fs::File::create(r.join("big")).unwrap();
-        for i in 0..(BIG >> 20) {
-            big.write_all(&pattern(1000 + i, 1 << 20)).unwrap();
+        if with_big {
+            let mut big = fs::File::create(r.join("big")).unwrap();
+            for i in 0..(BIG >> 20) {
+                big.write_all(&pattern(1000 + i, 1 << 20)).unwrap();
+            }
         }
-        drop(big);
         // 600 one-KiB pieces 3 KiB apart: 600 extents, a tree of depth 2 with 1 KiB blocks and
         // depth 1 with 4 KiB blocks.
         let mut sp = fs::File::create(r.join("sparse")).unwrap();
@@ -124,18 +135,17 @@ fn tree() -> &'static Path {
             eprintln!("not root: owners other than ours are not tested");
         }
         t
-    })
-    .path()
+    }
 }
 
 /// `mke2fs -F -q OPTS -d TREE IMG` on a sparse image of `mib` MiB.
-fn mke2fs(dir: &Path, mib: u64, opts: &[&str]) -> Option<PathBuf> {
+fn mke2fs(dir: &Path, src: &Path, mib: u64, opts: &[&str]) -> Option<PathBuf> {
     let mke2fs = norrec_testutil::tool("mke2fs")?;
     let img = dir.join("fs.img");
     fs::File::create(&img).unwrap().set_len(mib << 20).unwrap();
     let mut args: Vec<&str> = vec!["-F", "-q"];
     args.extend_from_slice(opts);
-    args.extend(["-d", tree().to_str().unwrap(), img.to_str().unwrap()]);
+    args.extend(["-d", src.to_str().unwrap(), img.to_str().unwrap()]);
     norrec_testutil::run_ok(&mke2fs, &args);
     Some(img)
 }
@@ -333,9 +343,11 @@ fn check(
     mib: u64,
     expect_block: u32,
     htree: bool,
+    big: bool,
 ) -> Option<(tempfile::TempDir, PathBuf)> {
+    let src = if big { tree() } else { light_tree() };
     let dir = tempfile::tempdir().unwrap();
-    let img = mke2fs(dir.path(), mib, opts)?;
+    let img = mke2fs(dir.path(), src, mib, opts)?;
     if htree {
         let e2fsck = norrec_testutil::tool("e2fsck").unwrap();
         let st = std::process::Command::new(&e2fsck)
@@ -360,7 +372,7 @@ fn check(
     let info = fs.info();
     assert_eq!(info.block_size, expect_block, "{opts:?}: {info:?}");
     let inline = opts.contains(&"inline_data");
-    let n = verify(&mut fs, 2, tree(), "", false, inline);
+    let n = verify(&mut fs, 2, src, "", false, inline);
     assert!(n > MANY + 30, "{n} entries compared");
     for d in ["/", "/etc", "/many", "/etc/deep/a/b/c/d"] {
         assert_eq!(
@@ -380,7 +392,7 @@ fn check(
 
 #[test]
 fn default_ext4_small_has_1k_blocks() {
-    if let Some((_d, img)) = check(&["-t", "ext4"], 400, 1024, true) {
+    if let Some((_d, img)) = check(&["-t", "ext4"], 400, 1024, true, true) {
         let mut fs = open(&img);
         assert!(fs.info().features.iter().any(|f| f == "metadata_csum"));
         // Paths through symlinks and `..`.
@@ -405,7 +417,7 @@ fn default_ext4_small_has_1k_blocks() {
 
 #[test]
 fn default_ext4_large_has_4k_blocks() {
-    check(&["-t", "ext4"], 700, 4096, false);
+    check(&["-t", "ext4"], 700, 4096, false, true);
 }
 
 #[test]
@@ -415,6 +427,7 @@ fn ext4_4k_without_metadata_csum() {
         400,
         4096,
         true,
+        false,
     );
 }
 
@@ -422,7 +435,7 @@ fn ext4_4k_without_metadata_csum() {
 fn ext2_block_maps_with_triple_indirect_and_small_inodes() {
     // 1 KiB blocks: 12 + 256 + 65536 blocks reach 64 MiB, so the 100 MiB file needs the
     // triple-indirect block.
-    if let Some((_d, img)) = check(&["-t", "ext2", "-I", "128"], 400, 1024, true) {
+    if let Some((_d, img)) = check(&["-t", "ext2", "-I", "128"], 400, 1024, true, true) {
         let mut fs = open(&img);
         let big = fs.lookup("/big").unwrap();
         assert!(!big.has_extents());
@@ -435,7 +448,7 @@ fn ext2_block_maps_with_triple_indirect_and_small_inodes() {
 
 #[test]
 fn ext3_block_maps_4k() {
-    check(&["-t", "ext3", "-b", "4096"], 400, 4096, false);
+    check(&["-t", "ext3", "-b", "4096"], 400, 4096, false, false);
 }
 
 #[test]
@@ -445,12 +458,19 @@ fn ext4_meta_bg_64bit() {
         400,
         1024,
         false,
+        false,
     );
 }
 
 #[test]
 fn ext4_inline_data() {
-    if let Some((_d, img)) = check(&["-t", "ext4", "-O", "inline_data"], 400, 1024, false) {
+    if let Some((_d, img)) = check(
+        &["-t", "ext4", "-O", "inline_data"],
+        100,
+        1024,
+        false,
+        false,
+    ) {
         let mut fs = open(&img);
         // Small files and directories live in their inodes.
         let f = fs.lookup("/size61").unwrap();
@@ -464,7 +484,13 @@ fn ext4_inline_data() {
 /// `i_block` bytes 6..8).
 #[test]
 fn sparse_file_has_a_deep_extent_tree() {
-    let Some((_d, img)) = check(&["-t", "ext4", "-O", "^metadata_csum"], 300, 1024, false) else {
+    let Some((_d, img)) = check(
+        &["-t", "ext4", "-O", "^metadata_csum"],
+        100,
+        1024,
+        false,
+        false,
+    ) else {
         return;
     };
     let mut fs = open(&img);
