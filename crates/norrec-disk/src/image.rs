@@ -245,6 +245,39 @@ mod tests {
     }
 
     #[test]
+    fn copy_file_in_places_the_bytes_and_refuses_a_short_source() {
+        let dir = tempfile::tempdir().unwrap();
+        let src_path = dir.path().join("src");
+        let data: Vec<u8> = (0..300_001u32).map(|i| (i * 7 % 251) as u8).collect();
+        std::fs::write(&src_path, &data).unwrap();
+        let src = File::open(&src_path).unwrap();
+        let file = File::options()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(dir.path().join("img"))
+            .unwrap();
+        let mut img = ImageFile::create_in(file, 4 << 20).unwrap();
+        // Destination 4 KiB past a 64 KiB boundary (as FAT file data is), source from 5.
+        let at = (1 << 20) + 4096;
+        img.copy_file_in(at, &src, 5, data.len() as u64 - 5)
+            .unwrap();
+        let mut back = vec![0u8; data.len() - 5];
+        img.read_at(at, &mut back).unwrap();
+        assert!(back == data[5..]);
+        let mut before = [1u8; 8];
+        img.read_at(at - 8, &mut before).unwrap();
+        assert_eq!(before, [0; 8]);
+        // One byte more than the source holds: an error naming where the input ended.
+        let e = img
+            .copy_file_in(at, &src, 0, data.len() as u64 + 1)
+            .unwrap_err();
+        assert!(e.to_string().contains("reading input"), "{e}");
+        // Past the image's end: refused before anything is copied.
+        assert!(img.copy_file_in((4 << 20) - 10, &src, 0, 11).is_err());
+    }
+
+    #[test]
     fn zero_runs_become_holes_and_read_back_as_zeros() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("img");

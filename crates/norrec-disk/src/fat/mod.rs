@@ -6,7 +6,10 @@
 //! - [`format`]: the formatter's write side (hand-written, not `fatfs::format_volume`, whose
 //!   choices differ from `mkfs.vfat`'s; it writes metadata only, so images stay sparse).
 //! - [`io`]: a bounded write-back cache that turns a [`BlockDevice`] into the
-//!   `Read + Write + Seek` stream `fatfs` wants, merging cluster writes into large ones.
+//!   `Read + Write + Seek` stream `fatfs` wants, merging cluster writes into large ones. A
+//!   local file's bytes bypass it: `fatfs` allocates the clusters and writes the chain while
+//!   the cache only notes where the data goes, then the kernel copies the file there
+//!   ([`BlockDevice::copy_file_in`], `copy_file_range` for image files).
 //! - [`fs`]: file operations on top of the `fatfs` crate 0.3.6 (directories, long names, 8.3
 //!   short names, FAT chains), with norrec's space check, clean-up of partial files, and
 //!   source time stamps.
