@@ -47,6 +47,11 @@ enum Commands {
     /// SWUpdate bundles (.swu): build, list, verify, extract.
     #[command(subcommand)]
     Swu(cmd::swu::SwuCmd),
+    /// Install a .swu into disk images or devices (like swupdate -i), verified before writing.
+    #[command(
+        after_help = "Examples:\n  norrec install update.swu -d /dev/mmcblk0=sd.img -k cert.pem -e stable,main\n  norrec install update.swu -d /dev/mmcblk0=sd.img -k cert.pem -H cubieboard:1.0 --env-default u-boot-initial-env --json\n\n/dev/mmcblk0=sd.img also maps /dev/mmcblk0p1, p2… to the partitions of sd.img's MBR.\nbootenv variables go to the board's uboot.env on its boot partition (or --env FILE)."
+    )]
+    Install(cmd::install::Args),
     /// Disk images, MBR partition tables (sfdisk scripts) and FAT file systems: create, partition, show, format, cp, ls.
     #[command(subcommand)]
     Disk(cmd::disk::DiskCmd),
@@ -104,6 +109,7 @@ pub(crate) fn dispatch(command: Commands, ui: ui::Ui) -> anyhow::Result<()> {
         Commands::Demo(args) => cmd::demo::run(args, &ui),
         Commands::Flash(c) => cmd::flash::run(c, &ui),
         Commands::Swu(c) => cmd::swu::run(c, &ui),
+        Commands::Install(a) => cmd::install::run(a, &ui),
         Commands::Disk(c) => cmd::disk::run(c, &ui),
         Commands::Usb(c) => cmd::usb::run(c, &ui),
         Commands::Script(c) => cmd::script::run(c, &ui),

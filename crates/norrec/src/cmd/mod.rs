@@ -13,6 +13,7 @@ pub mod env;
 pub mod fit;
 pub mod flash;
 pub mod initramfs;
+pub mod install;
 pub mod qemu;
 pub mod qemu_nor;
 pub mod script;
