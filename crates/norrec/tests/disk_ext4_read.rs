@@ -434,6 +434,7 @@ fn mkfs_from_dir_image_reads_back() {
     fs::create_dir(&src).unwrap();
     make_tree(&src);
     run_ok(Path::new("mkfifo"), [s(&src.join("pipe"))]);
+    fs::hard_link(src.join("d1/big"), src.join("d1/big2")).unwrap();
     let img = dir.path().join("rt.img");
     ok(&[
         "disk",
@@ -457,7 +458,8 @@ fn mkfs_from_dir_image_reads_back() {
         .iter()
         .map(|e| e["name"].as_str().unwrap())
         .collect();
-    assert_eq!(names, ["big", "d2"]);
+    assert_eq!(names, ["big", "big2", "d2"]);
+    assert_eq!(json["entries"][0]["links"], 2);
     let root: serde_json::Value =
         serde_json::from_str(&ok(&["--json", "disk", "ls", &format!("{}:0", s(&img))])).unwrap();
     let pipe = root["entries"]
@@ -485,4 +487,11 @@ fn mkfs_from_dir_image_reads_back() {
     );
     fs::remove_file(src.join("pipe")).unwrap();
     same_tree(&src, &out, true, true);
+    // The hard link stays one: both names are the same copied inode.
+    let (a, b) = (
+        fs::metadata(out.join("d1/big")).unwrap(),
+        fs::metadata(out.join("d1/big2")).unwrap(),
+    );
+    assert_eq!((a.ino(), a.nlink()), (b.ino(), 2));
+    no_temp_files(&out);
 }

@@ -5,10 +5,11 @@
 //! destination and renamed into place, so an error never leaves a half-written file.
 //!
 //! Device nodes, FIFOs and sockets are not recreated (that needs root and `mknod`); they are
-//! counted in [`CopyStats::skipped`]. Hard links become separate copies. Symlinks keep their
+//! counted in [`CopyStats::skipped`]. Hard links stay hard links among the files copied in one
+//! call (the second name links to the first copy, as `cp -a` does). Symlinks keep their
 //! target but not their own time stamp (std cannot set it without following the link).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::ffi::OsStr;
 use std::fs;
 use std::io::{self, Read, Write};
@@ -51,6 +52,7 @@ pub fn copy_out<D: BlockDevice>(fs: &mut Ext4<D>, src: &str, dst: &Path) -> Resu
         fs,
         stats: CopyStats::default(),
         seen: HashSet::new(),
+        linked: HashMap::new(),
         buf: vec![0u8; 256 << 10],
     };
     c.copy(&inode, &to)?;
@@ -62,6 +64,8 @@ struct Copier<'a, D> {
     stats: CopyStats,
     /// Directories entered, so a damaged image whose entries loop cannot recurse forever.
     seen: HashSet<u32>,
+    /// Where files with more than one link were copied to, by inode.
+    linked: HashMap<u32, PathBuf>,
     buf: Vec<u8>,
 }
 
@@ -161,6 +165,16 @@ impl<D: BlockDevice> Copier<'_, D> {
     }
 
     fn file(&mut self, inode: &Inode, to: &Path) -> Result<()> {
+        if let Some(first) = self.linked.get(&inode.ino) {
+            // Linked under a temporary name, then renamed over `to` (replacing a file there).
+            let tmp = tempfile::Builder::new()
+                .prefix(".norrec-")
+                .make_in(parent_of(to), |p| fs::hard_link(first, p))
+                .map_err(io_err(to))?;
+            tmp.persist(to).map_err(|e| io_err(to)(e.error))?;
+            self.stats.files += 1;
+            return Ok(());
+        }
         let mut tmp = tempfile::Builder::new()
             .prefix(".norrec-")
             .tempfile_in(parent_of(to))
@@ -191,6 +205,9 @@ impl<D: BlockDevice> Copier<'_, D> {
         out.set_modified(system_time(inode.mtime))
             .map_err(io_err(to))?;
         tmp.persist(to).map_err(|e| io_err(to)(e.error))?;
+        if inode.links > 1 {
+            self.linked.insert(inode.ino, to.to_path_buf());
+        }
         self.stats.files += 1;
         Ok(())
     }
