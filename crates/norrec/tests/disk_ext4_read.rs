@@ -23,6 +23,10 @@ fn make_tree(r: &Path) {
     fs::write(r.join("d1/big"), &big).unwrap();
     fs::write(r.join("d1/d2/d3/leaf"), b"deep\n").unwrap();
     fs::write(r.join("empty"), b"").unwrap();
+    // 8 MiB with 64 KiB of data at 4 MiB: holes before and after.
+    let holes = fs::File::create(r.join("holes")).unwrap();
+    holes.set_len(8 << 20).unwrap();
+    std::os::unix::fs::FileExt::write_all_at(&holes, &[0x5a; 65536], 4 << 20).unwrap();
     fs::create_dir(r.join("many")).unwrap();
     for i in 0..2000 {
         fs::write(r.join(format!("many/m{i:04}")), format!("{i}")).unwrap();
@@ -317,6 +321,10 @@ fn cp_copies_trees_and_files_out() {
     assert_eq!(json["bytes"], file_bytes(&f.src));
     assert_eq!(json["symlinks"], 2);
     same_tree(&f.src, &out.join("all"), true, false);
+    // The holes stay holes in the copy (64 KiB of data, not 8 MiB).
+    let holes = fs::metadata(out.join("all/holes")).unwrap();
+    assert_eq!(holes.len(), 8 << 20);
+    assert!(holes.blocks() * 512 < 1 << 20, "{} blocks", holes.blocks());
     // A directory into an existing directory: it goes inside under its own name.
     ok(&["disk", "cp", &format!("{}:2:/d1/d2", s(&f.disk)), s(&out)]);
     same_tree(&f.src.join("d1/d2"), &out.join("d2"), false, false);

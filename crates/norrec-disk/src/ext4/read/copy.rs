@@ -4,6 +4,8 @@
 //! error: only root can give files away). Every file is written to a temporary file beside its
 //! destination and renamed into place, so an error never leaves a half-written file.
 //!
+//! Holes (and uninitialized extents) stay holes in the copy, as with `cp --sparse=auto`.
+//!
 //! Device nodes, FIFOs and sockets are not recreated (that needs root and `mknod`); they are
 //! counted in [`CopyStats::skipped`]. Hard links stay hard links among the files copied in one
 //! call (the second name links to the first copy, as `cp -a` does). Symlinks keep their
@@ -12,7 +14,7 @@
 use std::collections::{HashMap, HashSet};
 use std::ffi::OsStr;
 use std::fs;
-use std::io::{self, Read, Write};
+use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -182,6 +184,15 @@ impl<D: BlockDevice> Copier<'_, D> {
         let mut r = self.fs.open_file(inode.ino)?;
         let out = tmp.as_file_mut();
         loop {
+            // Holes stay holes: skipped in the source, seeked over in the copy.
+            let zeros = r.zeros_ahead()?;
+            if zeros > 0 {
+                r.skip(zeros);
+                out.seek(SeekFrom::Current(zeros as i64))
+                    .map_err(io_err(to))?;
+                self.stats.bytes += zeros;
+                continue;
+            }
             let n = match r.read(&mut self.buf) {
                 Ok(0) => break,
                 Ok(n) => n,
@@ -196,6 +207,8 @@ impl<D: BlockDevice> Copier<'_, D> {
             out.write_all(&self.buf[..n]).map_err(io_err(to))?;
             self.stats.bytes += n as u64;
         }
+        // A trailing hole: the size is set, no zeros written.
+        out.set_len(inode.size).map_err(io_err(to))?;
         own(
             std::os::unix::fs::fchown(&*out, Some(inode.uid), Some(inode.gid)),
             to,

@@ -692,6 +692,41 @@ impl<D: BlockDevice> File<'_, D> {
         self.inode.size
     }
 
+    /// The run of blocks holding the current position, and the byte where it ends.
+    fn run_here(&mut self) -> Result<(Run, u64)> {
+        let bs = self.fs.bs();
+        let lblk = self.pos / bs;
+        let run = match self.run {
+            Some(r) if r.lblk <= lblk && lblk < r.lblk + r.len => r,
+            _ => {
+                let r = self.fs.map(&self.inode, lblk, &mut self.cache)?;
+                self.run = Some(r);
+                r
+            }
+        };
+        Ok((run, (run.lblk + run.len).saturating_mul(bs)))
+    }
+
+    /// How many bytes from the current position read as zeros because no block stores them
+    /// (a hole or an uninitialized extent); 0 where data is stored. A copy can skip them
+    /// ([`File::skip`]) and leave a hole, as `cp --sparse=auto` does.
+    pub fn zeros_ahead(&mut self) -> Result<u64> {
+        let size = self.inode.size;
+        if self.pos >= size || self.inline.is_some() {
+            return Ok(0);
+        }
+        let (run, run_end) = self.run_here()?;
+        Ok(match run.phys {
+            Some(_) => 0,
+            None => run_end.min(size) - self.pos,
+        })
+    }
+
+    /// Moves the position `n` bytes on (not past the end).
+    pub fn skip(&mut self, n: u64) {
+        self.pos = self.pos.saturating_add(n).min(self.inode.size);
+    }
+
     fn read_some(&mut self, buf: &mut [u8]) -> Result<usize> {
         let size = self.inode.size;
         if self.pos >= size || buf.is_empty() {
@@ -705,16 +740,7 @@ impl<D: BlockDevice> File<'_, D> {
             return Ok(n);
         }
         let bs = self.fs.bs();
-        let lblk = self.pos / bs;
-        let run = match self.run {
-            Some(r) if r.lblk <= lblk && lblk < r.lblk + r.len => r,
-            _ => {
-                let r = self.fs.map(&self.inode, lblk, &mut self.cache)?;
-                self.run = Some(r);
-                r
-            }
-        };
-        let run_end = (run.lblk + run.len).saturating_mul(bs);
+        let (run, run_end) = self.run_here()?;
         let n = (buf.len() as u64)
             .min(run_end - self.pos)
             .min(size - self.pos) as usize;
