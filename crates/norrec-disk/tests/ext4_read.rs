@@ -688,3 +688,20 @@ fn norrec_built_image_reads_back() {
         }
     }
 }
+
+/// bigalloc with 1 KiB blocks in 4 KiB clusters: `s_first_data_block` is 0 although blocks are
+/// 1 KiB, and the descriptors still follow the superblock's block.
+#[test]
+fn ext4_bigalloc_1k_blocks() {
+    if let Some((_d, img)) = check(
+        &["-t", "ext4", "-O", "bigalloc", "-C", "4096"],
+        300,
+        1024,
+        false,
+        false,
+    ) {
+        let fs = open(&img);
+        assert_eq!(fs.superblock().first_data_block, 0);
+        assert_eq!(fs.superblock().cluster_ratio, 4);
+    }
+}

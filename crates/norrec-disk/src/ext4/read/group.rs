@@ -47,13 +47,20 @@ pub fn desc_offset(sb: &Superblock, g: u64) -> u64 {
     let ds = u64::from(sb.desc_size);
     let per_block = bs / ds;
     let meta = g / per_block;
+    // The descriptors follow the superblock's block (block 1 with 1 KiB blocks even when
+    // bigalloc makes s_first_data_block 0, else block 0).
+    let sb_block = 1024 / bs;
     let block = if sb.has_incompat(INCOMPAT_META_BG) && meta >= u64::from(sb.first_meta_bg) {
         let first = meta * per_block;
+        // Group 0's first block is block 0 with 1 KiB blocks and bigalloc: the superblock
+        // is in block 1, so its descriptors come one block later.
+        let zero_adjust = u64::from(first == 0 && bs == 1024 && sb.first_data_block == 0);
         u64::from(sb.first_data_block)
             + first * u64::from(sb.blocks_per_group)
             + u64::from(has_super(sb, first))
+            + zero_adjust
     } else {
-        u64::from(sb.first_data_block) + 1 + meta
+        sb_block + 1 + meta
     };
     block * bs + (g % per_block) * ds
 }

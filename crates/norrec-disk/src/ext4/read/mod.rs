@@ -18,7 +18,8 @@
 //!
 //! # What is read
 //! - Superblock revision 0 and 1; blocks of 1 KiB to 64 KiB (mke2fs picks 1 KiB below
-//!   512 MiB); 32- and 64-byte group descriptors (64bit); meta_bg descriptor placement.
+//!   512 MiB); 32- and 64-byte group descriptors (64bit); meta_bg descriptor placement;
+//!   bigalloc (clusters of several blocks; extents still count blocks).
 //! - Inodes of 128 bytes or more with their extra fields: nanosecond times, 32-bit uid/gid
 //!   (high halves), 64-bit sizes.
 //! - File data through extent trees of any depth (uninitialized extents and holes read as

@@ -31,6 +31,7 @@ pub(crate) const INCOMPAT_CASEFOLD: u32 = 0x20000;
 pub(crate) const RO_COMPAT_SPARSE_SUPER: u32 = 0x1;
 pub(crate) const RO_COMPAT_HUGE_FILE: u32 = 0x8;
 pub(crate) const RO_COMPAT_METADATA_CSUM: u32 = 0x400;
+pub(crate) const RO_COMPAT_BIGALLOC: u32 = 0x200;
 
 /// Incompatible features a reader may ignore or handles: everything else is refused, since an
 /// unknown incompatible feature means the layout may differ from what this module reads.
@@ -87,7 +88,7 @@ const RO_COMPAT_NAMES: &[(u32, &str)] = &[
     (0x20, "dir_nlink"),
     (0x40, "extra_isize"),
     (0x100, "quota"),
-    (0x200, "bigalloc"),
+    (RO_COMPAT_BIGALLOC, "bigalloc"),
     (RO_COMPAT_METADATA_CSUM, "metadata_csum"),
     (0x2000, "project"),
     (0x8000, "verity"),
@@ -113,6 +114,11 @@ pub struct Superblock {
     pub block_size: u32,
     /// `s_blocks_per_group` (0x20).
     pub blocks_per_group: u32,
+    /// `s_clusters_per_group` (0x24); equal to the blocks per group without bigalloc.
+    pub clusters_per_group: u32,
+    /// Blocks per cluster: 1 << (`s_log_cluster_size` (0x1C) − `s_log_block_size`) with
+    /// bigalloc, else 1.
+    pub cluster_ratio: u32,
     /// `s_inodes_per_group` (0x28).
     pub inodes_per_group: u32,
     /// `s_mtime` (0x2C), last mount.
@@ -179,6 +185,7 @@ impl Superblock {
             ));
         }
         let block_size = 1024u32 << log;
+        let log_cluster = le32(b, 0x1C);
         let (feature_compat, feature_incompat, feature_ro_compat, inode_size) = if rev_level == 0 {
             (0, 0, 0, 128)
         } else {
@@ -212,7 +219,7 @@ impl Superblock {
                 format!("group descriptor size s_desc_size {desc_size}"),
             ));
         }
-        let sb = Superblock {
+        let mut sb = Superblock {
             inodes_count: le32(b, 0x00),
             blocks_count: u64::from(le32(b, 0x04)) | hi(0x150),
             reserved_blocks: u64::from(le32(b, 0x08)) | hi(0x154),
@@ -221,6 +228,8 @@ impl Superblock {
             first_data_block: le32(b, 0x14),
             block_size,
             blocks_per_group: le32(b, 0x20),
+            clusters_per_group: le32(b, 0x24),
+            cluster_ratio: 1,
             inodes_per_group: le32(b, 0x28),
             mount_time: le32(b, 0x2C),
             write_time: le32(b, 0x30),
@@ -235,6 +244,15 @@ impl Superblock {
             first_meta_bg: le32(b, 0x104),
             mkfs_time: le32(b, 0x108),
         };
+        if feature_ro_compat & RO_COMPAT_BIGALLOC != 0 {
+            if log_cluster < log || log_cluster - log > 16 {
+                return Err(bad(
+                    0x1C,
+                    format!("s_log_cluster_size {log_cluster} with s_log_block_size {log}"),
+                ));
+            }
+            sb.cluster_ratio = 1 << (log_cluster - log);
+        }
         sb.check(fs_len)?;
         Ok(sb)
     }
@@ -250,17 +268,32 @@ impl Superblock {
                 ),
             ));
         }
-        let want_first = u32::from(self.block_size == 1024);
-        if self.first_data_block != want_first {
+        // 1 with 1 KiB blocks (0 with bigalloc, whose first cluster holds block 0), else 0.
+        let first_ok = self.first_data_block == 0 || (self.first_data_block == 1 && bs == 1024);
+        if !first_ok {
             return Err(bad(
                 0x14,
                 format!(
-                    "s_first_data_block {} with {bs}-byte blocks (expected {want_first})",
+                    "s_first_data_block {} with {bs}-byte blocks",
                     self.first_data_block
                 ),
             ));
         }
-        if self.blocks_per_group == 0 || u64::from(self.blocks_per_group) > bs * 8 {
+        if self.cluster_ratio > 1 {
+            let cpg = u64::from(self.clusters_per_group);
+            if cpg == 0
+                || cpg > bs * 8
+                || cpg * u64::from(self.cluster_ratio) != u64::from(self.blocks_per_group)
+            {
+                return Err(bad(
+                    0x24,
+                    format!(
+                        "s_clusters_per_group {cpg} with {} blocks per group in clusters of {}",
+                        self.blocks_per_group, self.cluster_ratio
+                    ),
+                ));
+            }
+        } else if self.blocks_per_group == 0 || u64::from(self.blocks_per_group) > bs * 8 {
             return Err(bad(
                 0x20,
                 format!("s_blocks_per_group {}", self.blocks_per_group),
