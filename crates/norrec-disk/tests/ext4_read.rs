@@ -646,8 +646,11 @@ fn bad_superblock_fields_are_named() {
     );
     let e = field(0x28, &[0, 0, 0, 0]);
     assert!(e.contains("s_inodes_per_group 0"), "{e}");
-    let e = field(0x60, &[0, 0, 1, 0]);
-    assert!(e.contains("encrypt"), "{e}");
+    let e = field(0x60, &[1, 0, 0, 0]);
+    assert!(
+        e.contains("features norrec does not read: compression"),
+        "{e}"
+    );
     // A window smaller than the file system.
     let mut dev = MemDevice { data: img.clone() };
     let len = dev.len();
@@ -704,4 +707,31 @@ fn ext4_bigalloc_1k_blocks() {
         assert_eq!(fs.superblock().first_data_block, 0);
         assert_eq!(fs.superblock().cluster_ratio, 4);
     }
+}
+
+/// The encrypt feature only says inodes may be encrypted: plain ones are read, an encrypted one
+/// (EXT4_ENCRYPT_FL, 0x800 in i_flags at 0x20) is refused naming that field.
+#[test]
+fn encrypted_inodes_are_refused_one_by_one() {
+    let Some(img) = small_image(&["-t", "ext4", "-O", "encrypt,^metadata_csum"]) else {
+        return;
+    };
+    let mut fs = Ext4::open(MemDevice { data: img.clone() }).unwrap();
+    assert!(fs.info().features.iter().any(|f| f == "encrypt"));
+    let f = fs.lookup("/a/b/f").unwrap();
+    let mut v = Vec::new();
+    fs.open_file(f.ino).unwrap().read_to_end(&mut v).unwrap();
+    assert_eq!(v, pattern(3, 30_000));
+    let mut d = img;
+    d[f.offset as usize + 0x21] |= 0x08;
+    let mut fs = Ext4::open(MemDevice { data: d }).unwrap();
+    let e = fs.open_file(f.ino).unwrap_err().to_string();
+    assert_eq!(
+        e,
+        format!(
+            "ext4 at byte {:#x}: file inode {} is encrypted (i_flags)",
+            f.offset + 0x20,
+            f.ino
+        )
+    );
 }

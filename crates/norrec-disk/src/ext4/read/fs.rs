@@ -246,6 +246,7 @@ impl<D: BlockDevice> Ext4<D> {
                 msg: "not a directory".into(),
             });
         }
+        refuse_encrypted(&inode, "directory")?;
         let filetype = self.sb.has_incompat(INCOMPAT_FILETYPE);
         let mut out = Vec::new();
         if inode.has_inline_data() {
@@ -319,12 +320,7 @@ impl<D: BlockDevice> Ext4<D> {
     /// A reader of file (or symlink, or directory) `ino`'s bytes.
     pub fn open_file(&mut self, ino: u32) -> Result<File<'_, D>> {
         let inode = self.inode(ino)?;
-        if inode.flags & FLAG_ENCRYPT != 0 {
-            return Err(err(
-                inode.offset + 0x20,
-                format!("inode {ino} is encrypted"),
-            ));
-        }
+        refuse_encrypted(&inode, "file")?;
         let inline = if inode.has_inline_data() {
             Some(self.inline_data(&inode)?)
         } else {
@@ -349,6 +345,7 @@ impl<D: BlockDevice> Ext4<D> {
                 msg: "not a symbolic link".into(),
             });
         }
+        refuse_encrypted(&inode, "symlink")?;
         if inode.size > MAX_LINK {
             return Err(err(
                 inode.offset + 4,
@@ -660,6 +657,17 @@ fn in_inode_xattr<'r>(
         off += (16 + name_len).div_ceil(4) * 4;
     }
     Ok(None)
+}
+
+/// Encrypted inodes (fscrypt) hold ciphertext: names, targets and data are not read.
+fn refuse_encrypted(inode: &Inode, what: &str) -> Result<()> {
+    if inode.flags & FLAG_ENCRYPT != 0 {
+        return Err(err(
+            inode.offset + 0x20,
+            format!("{what} inode {} is encrypted (i_flags)", inode.ino),
+        ));
+    }
+    Ok(())
 }
 
 fn split(path: &[u8]) -> VecDeque<Vec<u8>> {

@@ -32,7 +32,8 @@
 //! Not read: checksums are **not verified** (metadata_csum, gdt_csum): norrec checks every
 //! structure's bounds instead, so a damaged image gives [`DiskError::Ext4`](crate::DiskError::Ext4) naming the byte
 //! offset, never a panic or a huge allocation. The journal is not replayed (an image with
-//! `needs_recovery` is read as it stands). Encrypted inodes, compression and `dirdata` are
+//! `needs_recovery` is read as it stands). Encrypted inodes (one by one: a file system with the
+//! encrypt feature is read where its inodes are not encrypted), compression and `dirdata` are
 //! refused.
 //!
 //! # Why no crate

@@ -33,7 +33,8 @@ pub(crate) const RO_COMPAT_HUGE_FILE: u32 = 0x8;
 pub(crate) const RO_COMPAT_METADATA_CSUM: u32 = 0x400;
 pub(crate) const RO_COMPAT_BIGALLOC: u32 = 0x200;
 
-/// Incompatible features a reader may ignore or handles: everything else is refused, since an
+/// Incompatible features a reader may ignore or handles (encrypt only marks that some inodes
+/// may be encrypted; those are refused one by one): everything else is refused, since an
 /// unknown incompatible feature means the layout may differ from what this module reads.
 const INCOMPAT_READABLE: u32 = INCOMPAT_FILETYPE
     | INCOMPAT_RECOVER
@@ -46,6 +47,7 @@ const INCOMPAT_READABLE: u32 = INCOMPAT_FILETYPE
     | INCOMPAT_CSUM_SEED
     | INCOMPAT_LARGEDIR
     | INCOMPAT_INLINE_DATA
+    | INCOMPAT_ENCRYPT
     | INCOMPAT_CASEFOLD;
 
 const INCOMPAT_NAMES: &[(u32, &str)] = &[
