@@ -21,6 +21,18 @@ pub fn fdt_fit(data: &[u8]) {
         let _ = fit.load_size();
         let _ = fit.lints(&Default::default());
     }
+    // the skeleton reader over the same bytes: values over 16 bytes skipped
+    if let Ok(skel) =
+        norrec_uboot::fdt::skeleton::read_skeleton(std::io::Cursor::new(data), data.len(), 16)
+    {
+        if let Ok(fit) = norrec_uboot::fit::Fit::new(&skel.bytes) {
+            let _ = fit.verify_with(|algo, (s, e)| {
+                let mut h = algo.hasher();
+                h.update(&data[s..e]);
+                Ok(h.finish())
+            });
+        }
+    }
 }
 
 /// A loader that refuses every `/incbin/` and `/include/`.

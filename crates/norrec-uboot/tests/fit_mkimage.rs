@@ -342,6 +342,40 @@ fn norrec_reads_what_mkimage_builds() {
         );
         let checks = f.verify().unwrap();
         assert_eq!(checks.len(), 7, "{flags:?}: every image hash checked");
+        // The same checks from a skeleton: values over 64 bytes never read into memory (they
+        // stay zero there) and hashed from the file instead.
+        let norrec_uboot::fdt::skeleton::Skeleton {
+            bytes: skel,
+            skipped,
+        } = norrec_uboot::fdt::skeleton::read_skeleton(
+            std::io::Cursor::new(&bytes),
+            bytes.len(),
+            64,
+        )
+        .unwrap();
+        assert!(
+            skipped
+                .iter()
+                .all(|&(s, e)| skel[s..e].iter().all(|&b| b == 0)),
+            "{flags:?}: skipped values stay unread"
+        );
+        assert_eq!(skipped.is_empty(), !flags.is_empty(), "{flags:?}");
+        let sf = Fit::new(&skel).unwrap();
+        let streamed = sf
+            .verify_with(|algo, (s, e)| {
+                let mut h = algo.hasher();
+                for piece in bytes[s..e].chunks(1000) {
+                    h.update(piece);
+                }
+                Ok(h.finish())
+            })
+            .unwrap();
+        assert_eq!(
+            format!("{streamed:?}"),
+            format!("{checks:?}"),
+            "{flags:?}: streamed hashes equal in-memory ones"
+        );
+        assert_eq!(sf.list(), f.list(), "{flags:?}");
         assert_eq!(f.configurations().len(), 2);
         assert_eq!(
             f.configurations()[1].fdt,

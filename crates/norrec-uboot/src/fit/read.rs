@@ -251,9 +251,15 @@ impl<'a> Fit<'a> {
 
     /// An image's bytes.
     pub fn data(&self, image: &Image<'a>) -> Result<&'a [u8]> {
+        let (s, e) = self.data_range(image)?;
+        Ok(&self.file[s..e])
+    }
+
+    /// Where an image's bytes lie in the file, as a `start..end` byte range.
+    pub fn data_range(&self, image: &Image<'a>) -> Result<(usize, usize)> {
         let path = format!("/images/{}", image.name);
         match (image.range, image.location, image.size) {
-            (Some((s, e)), _, _) => Ok(&self.file[s..e]),
+            (Some(r), _, _) => Ok(r),
             (None, Location::Embedded, _) => {
                 Err(field(path, "no data, data-offset or data-position"))
             }
@@ -307,9 +313,19 @@ impl<'a> Fit<'a> {
     /// that does not match (named by path). Signature nodes are not checked (no key here) and
     /// configuration hashes are skipped, as U-Boot does.
     pub fn verify(&self) -> Result<Vec<Check>> {
+        self.verify_with(|algo, (s, e)| Ok(algo.digest(&self.file[s..e])))
+    }
+
+    /// [`Fit::verify`] with the digests computed by `digest(algo, (start, end))` over the file's
+    /// bytes `start..end`: for a FIT parsed from a [`crate::fdt::skeleton`], whose image data
+    /// was never read into memory, the caller hashes those ranges from the file in chunks.
+    pub fn verify_with(
+        &self,
+        mut digest: impl FnMut(Algo, (usize, usize)) -> Result<Vec<u8>>,
+    ) -> Result<Vec<Check>> {
         let mut out = Vec::new();
         for image in self.images() {
-            let data = self.data(&image)?;
+            let range = self.data_range(&image)?;
             for h in image.hashes.iter().filter(|h| !h.signature) {
                 let path = format!("/images/{}/{}", image.name, h.name);
                 let algo_name = h
@@ -324,7 +340,7 @@ impl<'a> Fit<'a> {
                 let stored = h
                     .value
                     .ok_or_else(|| field(format!("{path}/value"), "missing"))?;
-                let computed = algo.digest(data);
+                let computed = digest(algo, range)?;
                 if computed != stored {
                     return Err(field(
                         format!("{path}/value"),
