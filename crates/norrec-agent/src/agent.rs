@@ -213,7 +213,9 @@ fn list_fs(p: &mut dyn Platform, dev: &str, mnt: &Path, fstype: &str, tag: &str)
         entries.len()
     ));
     for e in &entries {
-        if e.is_dir {
+        if let Some(target) = &e.symlink {
+            say(format!("{tag} {} -> {target}", e.name));
+        } else if e.is_dir {
             say(format!("{tag} {}/", e.name));
         } else {
             say(format!("{tag} {} {} bytes", e.name, e.size));

@@ -25,6 +25,8 @@ pub struct DirEntry {
     pub name: String,
     pub size: u64,
     pub is_dir: bool,
+    /// The target, when the entry is a symbolic link (not followed).
+    pub symlink: Option<String>,
 }
 
 /// What loading a module did.
@@ -144,7 +146,14 @@ impl Platform for Linux {
         for entry in std::fs::read_dir(path).map_err(io(path))? {
             let entry = entry.map_err(io(path))?;
             let meta = entry.metadata().map_err(io(entry.path()))?;
+            let symlink = if meta.file_type().is_symlink() {
+                let target = std::fs::read_link(entry.path()).map_err(io(entry.path()))?;
+                Some(target.to_string_lossy().into_owned())
+            } else {
+                None
+            };
             out.push(DirEntry {
+                symlink,
                 name: entry.file_name().to_string_lossy().into_owned(),
                 size: meta.len(),
                 is_dir: meta.is_dir(),

@@ -46,10 +46,41 @@ fn setup() -> Option<Setup> {
     })
 }
 
-/// A 1 GiB sparse SD image with the board's layout (FAT on p1).
+/// The rootfs tree norrec builds into p2: a nested file, a 3 MiB file, a symlink to it.
+const ROOTFS_OS_RELEASE: &[u8] = b"NAME=norrec-test\n";
+const ROOTFS_BIG: usize = (3 << 20) + 17;
+
+/// A 1 GiB sparse SD image with the board's layout: FAT on p1, an ext4 built from a tree by
+/// `disk mkfs-from-dir` and written into p2 by `disk write IMG:2`, p3 empty, an empty ext4
+/// formatted in place on p4 — all made by norrec, for the kernel to mount.
 fn sd_image(s: &Setup) -> PathBuf {
     let sd = s.path("sd.img");
     common::board::sd_image(&sd);
+    let tree = s.path("rootfs");
+    std::fs::create_dir_all(tree.join("etc")).unwrap();
+    std::fs::write(tree.join("etc/os-release"), ROOTFS_OS_RELEASE).unwrap();
+    std::fs::write(tree.join("big.bin"), vec![0x6b; ROOTFS_BIG]).unwrap();
+    std::os::unix::fs::symlink("etc/os-release", tree.join("os-release")).unwrap();
+    let rootfs = s.path("rootfs.ext4");
+    norrec(&[
+        &"disk",
+        &"mkfs-from-dir",
+        &tree,
+        &"-o",
+        &rootfs,
+        &"--size",
+        &"16M",
+        &"--all-root",
+    ]);
+    norrec(&[&"disk", &"write", &format!("{}:2", sd.display()), &rootfs]);
+    norrec(&[
+        &"disk",
+        &"format",
+        &format!("{}:4", sd.display()),
+        &"ext4",
+        &"-L",
+        &"data",
+    ]);
     sd
 }
 
@@ -93,6 +124,39 @@ fn assert_probe(transcript: &str) {
         assert!(has(&format!("block mmcblk0p{n} ")), "p{n}: {lines:#?}");
     }
     assert!(has("block sda1 "), "{lines:#?}");
+    // the kernel mounts what norrec made: FAT on p1, the built ext4 on p2, the formatted one
+    // on p4, and finds p3 empty
+    assert!(has("/dev/mmcblk0p1 (vfat, read-only): "), "{lines:#?}");
+    assert!(
+        has("/dev/mmcblk0p2 (ext4, read-only): 4 entries"),
+        "{lines:#?}"
+    );
+    assert!(
+        has(&format!("sd p2 big.bin {ROOTFS_BIG} bytes")),
+        "{lines:#?}"
+    );
+    assert!(has("sd p2 etc/"), "{lines:#?}");
+    assert!(has("sd p2 lost+found/"), "{lines:#?}");
+    assert!(has("sd p2 os-release -> etc/os-release"), "{lines:#?}");
+    assert!(
+        has("/dev/mmcblk0p3: no ext4 or vfat file system"),
+        "{lines:#?}"
+    );
+    assert!(
+        has("/dev/mmcblk0p4 (ext4, read-only): 1 entries"),
+        "{lines:#?}"
+    );
+    assert!(has("sd p4 lost+found/"), "{lines:#?}");
+    for bad in [
+        "EXT4-fs error",
+        "EXT4-fs warning",
+        "FAT-fs (mmcblk0p1): error",
+    ] {
+        assert!(
+            !transcript.contains(bad),
+            "kernel said {bad:?}:\n{transcript}"
+        );
+    }
     assert!(
         has(&format!("usb {STICK_FILE} {} bytes", STICK_TEXT.len())),
         "{lines:#?}"
