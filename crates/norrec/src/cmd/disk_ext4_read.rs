@@ -29,6 +29,9 @@ struct LsEntry {
     /// Seconds since 1970 (UTC).
     mtime: i64,
     mtime_nanos: u32,
+    /// A device node's "major,minor".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rdev: Option<String>,
     /// The symlink's target.
     #[serde(skip_serializing_if = "Option::is_none")]
     target: Option<String>,
@@ -80,6 +83,14 @@ fn utc_minutes(secs: i64) -> String {
     )
 }
 
+/// The size, or `major, minor` for a device node (as `ls -l` prints them).
+fn size_column(e: &LsEntry) -> String {
+    match &e.rdev {
+        Some(d) => d.replace(',', ", "),
+        None => e.size.to_string(),
+    }
+}
+
 fn entry<D: BlockDevice>(
     fs: &mut Ext4<D>,
     name: String,
@@ -102,6 +113,7 @@ fn entry<D: BlockDevice>(
         size: inode.size,
         mtime: inode.mtime.secs,
         mtime_nanos: inode.mtime.nanos,
+        rdev: inode.device().map(|(ma, mi)| format!("{ma},{mi}")),
         target,
     })
 }
@@ -147,7 +159,7 @@ pub fn ls(win: Window<&mut dyn BlockDevice>, t: &Target, ui: &Ui) -> anyhow::Res
             w(&|e| e.links.to_string()),
             w(&|e| e.uid.to_string()),
             w(&|e| e.gid.to_string()),
-            w(&|e| e.size.to_string()),
+            w(&size_column),
         );
         for e in &r.entries {
             let target = e
@@ -161,7 +173,7 @@ pub fn ls(win: Window<&mut dyn BlockDevice>, t: &Target, ui: &Ui) -> anyhow::Res
                 e.links,
                 e.uid,
                 e.gid,
-                e.size,
+                size_column(e),
                 utc_minutes(e.mtime),
                 e.name,
             );

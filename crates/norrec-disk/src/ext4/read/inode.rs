@@ -204,6 +204,21 @@ impl Inode {
         self.flags & FLAG_INLINE_DATA != 0
     }
 
+    /// A device node's (major, minor): the old 16-bit encoding in `i_block[0]` when set, else
+    /// the new one in `i_block[1]` (minor's low byte in bits 0–7, major in 8–19, the rest of
+    /// the minor in 20–31). `None` for other kinds.
+    pub fn device(&self) -> Option<(u32, u32)> {
+        if !matches!(self.kind(), FileKind::CharDevice | FileKind::BlockDevice) {
+            return None;
+        }
+        let old = le32(&self.i_block, 0);
+        if old != 0 {
+            return Some(((old >> 8) & 0xff, old & 0xff));
+        }
+        let new = le32(&self.i_block, 4);
+        Some(((new >> 8) & 0xfff, (new & 0xff) | ((new >> 12) & 0xfff00)))
+    }
+
     /// The mode as `ls -l` prints it, e.g. `drwxr-xr-x` or `-rwsr-x--T`.
     pub fn mode_string(&self) -> String {
         mode_string(self.mode)
@@ -265,6 +280,14 @@ mod tests {
         assert_eq!(i.mode_string(), "-rwsr-xr-x");
         assert_eq!(mode_string(0o41777), "drwxrwxrwt");
         assert_eq!(mode_string(0o120644), "lrw-r--r--");
+        // Device numbers: new encoding 259:65537 in i_block[1], old 8:1 in i_block[0].
+        let mut dev = i.clone();
+        dev.mode = 0o060660;
+        dev.i_block[4..8].copy_from_slice(&(0x01u32 | 259 << 8 | 0x100 << 12).to_le_bytes());
+        assert_eq!(dev.device(), Some((259, 0x101)));
+        dev.i_block[0..4].copy_from_slice(&0x0801u32.to_le_bytes());
+        assert_eq!(dev.device(), Some((8, 1)));
+        assert_eq!(i.device(), None);
         // i_extra_isize beyond the record: refused, naming the field.
         b[0x80] = 200;
         assert_eq!(Inode::parse(7, &b).unwrap_err().0, 0x80);
