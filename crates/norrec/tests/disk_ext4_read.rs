@@ -425,6 +425,15 @@ fn bad_input_fails_in_one_line_leaving_nothing() {
     );
     let err = fails(&["disk", "cp", &format!("{}:2:/", s(&bad)), s(&out.join("t"))]);
     assert!(err.contains("extent header magic"), "{err}");
+    // needs_recovery (s_feature_incompat 0x4 at 1024 + 0x60): read anyway, with a warning.
+    let mut d = fs::read(&f.disk).unwrap();
+    d[(P2 + 1024 + 0x60) as usize] |= 0x4;
+    fs::write(&bad, &d).unwrap();
+    let run = common::norrec(&["disk", "ls", &format!("{}:2:/d1", s(&bad))]);
+    assert!(run.status.success());
+    let err = String::from_utf8(run.stderr).unwrap();
+    assert!(err.contains("the journal needs recovery"), "{err}");
+    assert!(String::from_utf8(run.stdout).unwrap().contains(" big\n"));
     // A truncated image: the file system no longer fits.
     let short = f.root.join("short.img");
     fs::write(&short, &fs::read(&f.fs_img).unwrap()[..20 << 20]).unwrap();

@@ -135,9 +135,19 @@ fn list<D: BlockDevice>(fs: &mut Ext4<D>, path: &str) -> norrec_disk::Result<Vec
     Ok(out)
 }
 
+/// An unclean journal: what is read may miss the last writes (norrec does not replay it).
+fn warn_recovery<D: BlockDevice>(fs: &Ext4<D>, part: &str, ui: &Ui) {
+    if fs.info().needs_recovery {
+        ui.warn(format!(
+            "{part}: the journal needs recovery (not cleanly unmounted); reading the file system as it stands, the last writes may be missing"
+        ));
+    }
+}
+
 pub fn ls(win: Window<&mut dyn BlockDevice>, t: &Target, ui: &Ui) -> anyhow::Result<()> {
     let part = format!("{}:{}", t.image.display(), t.part);
     let mut fs = Ext4::open(win).with_context(|| part.clone())?;
+    warn_recovery(&fs, &part, ui);
     let entries = list(&mut fs, &t.path).with_context(|| part.clone())?;
     let info = fs.info();
     let r = LsReport {
@@ -194,6 +204,7 @@ pub fn cp_out(
     let part = format!("{}:{}", t.image.display(), t.part);
     let name = format!("{part}:{}", t.path);
     let mut fs = Ext4::open(win).with_context(|| part.clone())?;
+    warn_recovery(&fs, &part, ui);
     let s = read::copy::copy_out(&mut fs, &t.path, dst).with_context(|| part.clone())?;
     if s.skipped > 0 {
         ui.warn(format!(

@@ -8,7 +8,9 @@ use super::dir::{self, DirEntry};
 use super::extent::{self, MAX_DEPTH, Node};
 use super::group::{GroupDesc, desc_offset};
 use super::inode::{FLAG_ENCRYPT, FLAG_HUGE_FILE, FileKind, Inode};
-use super::superblock::{INCOMPAT_FILETYPE, RO_COMPAT_HUGE_FILE, SUPERBLOCK_SIZE, Superblock};
+use super::superblock::{
+    INCOMPAT_FILETYPE, INCOMPAT_RECOVER, RO_COMPAT_HUGE_FILE, SUPERBLOCK_SIZE, Superblock,
+};
 use super::{le16, le32};
 use crate::block::BlockDevice;
 use crate::error::{DiskError, Result};
@@ -39,6 +41,9 @@ pub struct Info {
     pub features: Vec<String>,
     pub mkfs_time: u32,
     pub write_time: u32,
+    /// The journal holds transactions not yet written to their places (needs_recovery):
+    /// the reader sees the file system as it stands, without replaying them.
+    pub needs_recovery: bool,
 }
 
 /// An ext2/3/4 file system on a block device, opened read-only.
@@ -115,6 +120,7 @@ impl<D: BlockDevice> Ext4<D> {
             features: sb.feature_names(),
             mkfs_time: sb.mkfs_time,
             write_time: sb.write_time,
+            needs_recovery: sb.has_incompat(INCOMPAT_RECOVER),
         }
     }
 
