@@ -127,10 +127,25 @@ fn format_and_compare_e(size: u64, block_size: u32, ext: &str) {
     let mut dev = ImageFile::open(&ours).unwrap();
     let s = write::format(&mut dev, &opts(block_size)).unwrap();
     drop(dev);
-    fsck_clean(&e2fsck, &ours);
-    let theirs = image(tmp.path(), "theirs.img", size);
+    compare_with_mkfs(&e2fsck, &mkfs, tmp.path(), &ours, &s, block_size, ext);
+}
+
+/// `ours` (formatted by norrec, summary `s`) is clean for e2fsck, its `dumpe2fs -h` equals
+/// mkfs.ext4's at the same size and block size in every field of [`SAME`], and it stays sparse.
+fn compare_with_mkfs(
+    e2fsck: &Path,
+    mkfs: &Path,
+    tmp: &Path,
+    ours: &Path,
+    s: &write::Summary,
+    block_size: u32,
+    ext: &str,
+) {
+    let size = fs::metadata(ours).unwrap().len();
+    fsck_clean(e2fsck, ours);
+    let theirs = image(tmp, "theirs.img", size);
     norrec_testutil::run_ok(
-        &mkfs,
+        mkfs,
         [
             "-q",
             "-F",
@@ -141,7 +156,7 @@ fn format_and_compare_e(size: u64, block_size: u32, ext: &str) {
             theirs.to_str().unwrap(),
         ],
     );
-    let (a, b) = (dumpe2fs(&ours), dumpe2fs(&theirs));
+    let (a, b) = (dumpe2fs(ours), dumpe2fs(&theirs));
     for k in SAME {
         assert_eq!(a.get(*k), b.get(*k), "{size} bytes, {block_size}: {k}");
     }
@@ -156,7 +171,7 @@ fn format_and_compare_e(size: u64, block_size: u32, ext: &str) {
         + backups * (1 + u64::from(g.desc_blocks))
         + 2 * u64::from(g.groups)
         + 32;
-    let du = fs::metadata(&ours).unwrap().blocks() * 512;
+    let du = fs::metadata(ours).unwrap().blocks() * 512;
     assert!(
         du <= meta * u64::from(block_size) + (64 << 10),
         "{du} bytes allocated for {meta} metadata blocks"
@@ -210,6 +225,170 @@ fn empty_300m_1k() {
 #[test]
 fn empty_100m_2k() {
     format_and_compare(100 << 20, 2048);
+}
+
+/// Sizes from too small to past the points where the geometry changes: one group and no
+/// reserved GDT blocks (the resize inode still needs its DIND block, which norrec once left
+/// out below 16 MiB at 4 KiB blocks), the floppy/small/default usage types (3 and 512 MiB),
+/// the journal size steps, a second group, backups in groups 1, 3, 5, 7, 9, and sizes that
+/// are not a whole number of blocks or MiB.
+const SWEEP: &[u64] = &[
+    1 << 20,
+    2 << 20,
+    3 << 20,
+    4 << 20,
+    5 << 20,
+    8 << 20,
+    9 << 20,
+    15 << 20,
+    16 << 20,
+    17 << 20,
+    31 << 20,
+    33 << 20,
+    64 << 20,
+    100 << 20,
+    129 << 20,
+    257 << 20,
+    513 << 20,
+    (2 << 20) + 1023,
+    (3 << 20) - 1,
+    (8 << 20) + 4095,
+    (8 << 20) + 12345,
+    (12 << 20) + 777,
+    (32 << 20) + (1 << 20) / 3,
+    (128 << 20) + 5000,
+    (600 << 20) + 4097,
+];
+
+/// A tree small enough for every accepted size: a file, a directory, a symlink.
+fn tiny_tree(root: &Path) {
+    fs::create_dir_all(root.join("etc/sub")).unwrap();
+    fs::write(root.join("etc/hostname"), b"cubieboard\n").unwrap();
+    fs::write(root.join("etc/sub/data"), pattern(9, 70_000)).unwrap();
+    std::os::unix::fs::symlink("etc/hostname", root.join("link")).unwrap();
+}
+
+/// The blocks mke2fs takes from a device of `size` bytes: whole 4 KiB pages.
+fn page_blocks(size: u64, bs: u32) -> u64 {
+    (size / 4096) * (4096 / u64::from(bs))
+}
+
+/// One size and block size: format and build, or refuse both when there is no room for the
+/// 1024-block journal (mkfs.ext4 then makes a journal-less file system; norrec always
+/// writes the journal). Returns whether it was accepted.
+fn sweep_one(src: &Path, size: u64, bs: u32) -> bool {
+    let (Some(e2fsck), Some(mkfs), Some(_)) = (tool("e2fsck"), tool("mkfs.ext4"), tool("dumpe2fs"))
+    else {
+        return false;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let ours = image(tmp.path(), "ours.img", size);
+    let mut dev = ImageFile::open(&ours).unwrap();
+    let res = write::format(&mut dev, &opts(bs));
+    drop(dev);
+    let s = match res {
+        Ok(s) => s,
+        Err(e) => {
+            let e = e.to_string();
+            let blocks = page_blocks(size, bs);
+            assert!(
+                blocks < 2048 && e.contains("too small for ext4: needs at least 2048 blocks"),
+                "{size} bytes, {bs}: {e}"
+            );
+            assert!(!e.contains('\n'), "{e}");
+            assert_eq!(fs::metadata(&ours).unwrap().blocks(), 0, "{size}: written");
+            // Where mkfs.ext4 accepts it, it is without a journal.
+            let theirs = image(tmp.path(), "theirs.img", size);
+            let out = Command::new(&mkfs)
+                .args(["-q", "-F", "-b", &bs.to_string()])
+                .arg(&theirs)
+                .output()
+                .unwrap();
+            if out.status.success() {
+                let f = &dumpe2fs(&theirs)["Filesystem features"];
+                assert!(!f.contains("has_journal"), "{size} bytes, {bs}: {f}");
+            }
+            let src_e = write::build_from_dir(
+                &mut ImageFile::open(&ours).unwrap(),
+                src,
+                &opts(bs),
+                &mut |_| {},
+            )
+            .unwrap_err()
+            .to_string();
+            assert!(src_e.contains("too small for ext4"), "{src_e}");
+            return false;
+        }
+    };
+    assert!(
+        s.geometry.blocks * u64::from(bs) <= size,
+        "{size}: {:?}",
+        s.geometry
+    );
+    compare_with_mkfs(
+        &e2fsck,
+        &mkfs,
+        tmp.path(),
+        &ours,
+        &s,
+        bs,
+        "lazy_itable_init",
+    );
+    // The same size built from a tree: clean, and the files read back.
+    let built = tmp.path().join("built.img");
+    let b = build(src, &built, size, &opts(bs));
+    assert_eq!(b.geometry, s.geometry, "{size} bytes, {bs}");
+    fsck_clean(&e2fsck, &built);
+    assert_eq!(compare_with_reader(&built, src), 5, "{size} bytes, {bs}");
+    true
+}
+
+#[test]
+fn sizes_from_1m_to_600m_at_4k_2k_and_1k_format_and_build_clean() {
+    let src = tempfile::tempdir().unwrap();
+    tiny_tree(src.path());
+    let jobs: Vec<(u64, u32)> = [4096, 2048, 1024]
+        .iter()
+        .flat_map(|&bs| SWEEP.iter().map(move |&s| (s, bs)))
+        .collect();
+    let accepted: Vec<(u64, u32)> = std::thread::scope(|sc| {
+        let hs: Vec<_> = jobs
+            .chunks(jobs.len().div_ceil(4))
+            .map(|chunk| {
+                let src = src.path();
+                sc.spawn(move || {
+                    // Every size is tried, and the failures are reported together.
+                    chunk
+                        .iter()
+                        .map(|&(size, bs)| {
+                            let r = std::panic::catch_unwind(|| sweep_one(src, size, bs));
+                            ((size, bs), r.map_err(|_| format!("{size} bytes, {bs}")))
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        let mut failed = Vec::new();
+        let mut ok = Vec::new();
+        for (job, r) in hs.into_iter().flat_map(|h| h.join().unwrap()) {
+            match r {
+                Ok(true) => ok.push(job),
+                Ok(false) => {}
+                Err(e) => failed.push(e),
+            }
+        }
+        assert!(failed.is_empty(), "failed at: {failed:?}");
+        ok
+    });
+    if [tool("e2fsck"), tool("mkfs.ext4"), tool("dumpe2fs")].contains(&None) {
+        return;
+    }
+    // 4 KiB blocks start at 8 MiB, 2 KiB at 4 MiB, 1 KiB at 2 MiB; everything above is
+    // accepted.
+    for &(size, bs) in &jobs {
+        let want = page_blocks(size, bs) >= 2048;
+        assert_eq!(accepted.contains(&(size, bs)), want, "{size} bytes, {bs}");
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -417,12 +417,13 @@ pub fn plan(bytes: u64, tree: &Tree, o: &Options) -> Result<Plan> {
     // 7: the resize inode (indirect-mapped: DIND → primary reserved GDT blocks → backups).
     let backups = (1..g.groups).filter(|&x| g.has_super(x)).count() as u64;
     let apb = u64::from(bs / 4);
+    // mke2fs gives it its DIND block even with no reserved GDT blocks (small file systems,
+    // where growing 1024 times needs no more descriptor blocks): e2fsck calls a resize inode
+    // without one "not valid" while the feature is set.
     let mut ri = special(inode::S_IFREG | 0o600);
-    if g.reserved_gdt > 0 {
-        ri.size = (apb * apb + apb + 12) * bs64;
-        ri.sectors = sectors(1 + u64::from(g.reserved_gdt) * (1 + backups));
-        ri.block[13 * 4..14 * 4].copy_from_slice(&(dind as u32).to_le_bytes());
-    }
+    ri.size = (apb * apb + apb + 12) * bs64;
+    ri.sectors = sectors(1 + u64::from(g.reserved_gdt) * (1 + backups));
+    ri.block[13 * 4..14 * 4].copy_from_slice(&(dind as u32).to_le_bytes());
     set(
         7,
         Placed {
@@ -720,8 +721,9 @@ pub fn write<D: BlockDevice + ?Sized>(
             off += len;
         }
     }
-    // The resize inode: DIND block, and each primary reserved GDT block listing its backups.
-    if g.reserved_gdt > 0 {
+    // The resize inode: DIND block (written even when empty, see inode 7 in `plan`), and each
+    // primary reserved GDT block listing its backups.
+    {
         let apb = bs / 4;
         let mut dind = vec![0u8; bsz];
         let backups: Vec<u32> = (1..g.groups).filter(|&x| g.has_super(x)).collect();

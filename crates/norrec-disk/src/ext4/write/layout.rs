@@ -1,7 +1,9 @@
 //! Geometry: how many blocks, groups and inodes an ext4 of a given size gets, computed as
-//! mke2fs 1.47 computes it with this machine's `/etc/mke2fs.conf` (usage types by size, inode
-//! ratio, inode table rounding, the last group dropped when it is too small, reserved GDT
-//! blocks for growing 1024 times, the default journal size table).
+//! mke2fs 1.47 computes it with this machine's `/etc/mke2fs.conf` (the size in whole 4 KiB
+//! pages, usage types by size, inode ratio, inode table rounding, the last group dropped when
+//! it is too small for its own metadata, groups made 8 blocks shorter until the inodes fit
+//! the remaining groups, reserved GDT blocks for growing 1024 times, the default journal size
+//! table).
 
 use crate::error::{DiskError, Result};
 
@@ -89,6 +91,17 @@ fn too_small(msg: String) -> DiskError {
     DiskError::Ext4Format(msg)
 }
 
+/// Whether group `g` holds a superblock copy with `sparse_super`: 0, 1 and powers of 3, 5, 7.
+fn has_super(g: u32) -> bool {
+    fn power_of(mut n: u32, b: u32) -> bool {
+        while n % b == 0 {
+            n /= b;
+        }
+        n == 1
+    }
+    g <= 1 || power_of(g, 3) || power_of(g, 5) || power_of(g, 7)
+}
+
 impl Geometry {
     /// Plans an ext4 for a device of `bytes` bytes.
     pub fn plan(bytes: u64, p: &Params) -> Result<Geometry> {
@@ -105,7 +118,8 @@ impl Geometry {
             )));
         }
         let bs64 = u64::from(bs);
-        let mut blocks = bytes / bs64;
+        // mke2fs takes the device size in whole pages (4 KiB) when the blocks are smaller.
+        let mut blocks = (bytes / bs64) & !(4096 / bs64 - 1);
         let orig_blocks = blocks;
         let min_blocks = 2048u64;
         if blocks < min_blocks {
@@ -129,7 +143,7 @@ impl Geometry {
             None => usage_type(blocks * bs64).1,
         };
         let first_data_block: u32 = if bs == 1024 { 1 } else { 0 };
-        let bpg = bs * 8;
+        let mut bpg = bs * 8;
         let ipb = bs / u32::from(INODE_SIZE);
         let gdpb = bs / DESC_SIZE;
         let wanted_inodes: u64 = match p.inode_count {
@@ -137,12 +151,31 @@ impl Geometry {
             None => blocks * bs64 / u64::from(ratio),
         }
         .max(u64::from(FIRST_INO) + 1);
+        // mke2fs sets the reserve from the first block count and, each time it drops a last
+        // group, scales it by the ratio that reserve had (so 13106, not 13107, for
+        // 1 GiB + 100 KiB); a retry with smaller groups keeps the last scaled value.
+        let first_reserve = (p.reserved_percent * orig_blocks as f64 / 100.0) as u64;
+        let mut reserved_blocks = first_reserve;
         loop {
             let data = blocks - u64::from(first_data_block);
             let groups = data.div_ceil(u64::from(bpg));
             let groups32 = u32::try_from(groups)
                 .map_err(|_| too_small(format!("{groups} groups are too many")))?;
             let desc_blocks = groups32.div_ceil(gdpb);
+            // Inodes per group: at most one bitmap block's worth. When more are wanted (a
+            // group dropped at the end), mke2fs retries the whole size with groups 8 blocks
+            // shorter, so that the inodes spread over one more group.
+            let mut ipg = u32::try_from(wanted_inodes.div_ceil(groups)).unwrap_or(u32::MAX);
+            if ipg > bs * 8 {
+                if bpg >= 256 {
+                    bpg -= 8;
+                    blocks = orig_blocks;
+                    continue;
+                }
+                return Err(too_small(format!(
+                    "{wanted_inodes} inodes do not fit: the inode tables would fill whole groups"
+                )));
+            }
             // Reserved GDT blocks: room to grow to 1024 times the size (or 2^32 blocks).
             let mut max_blocks: u64 = 0xffff_ffff;
             if blocks < max_blocks / 1024 {
@@ -151,21 +184,26 @@ impl Geometry {
             let rsv_groups = (max_blocks - u64::from(first_data_block)).div_ceil(u64::from(bpg));
             let rsv = (rsv_groups.div_ceil(u64::from(gdpb)) as i64 - i64::from(desc_blocks))
                 .clamp(0, i64::from(bs / 4)) as u32;
-            // Inodes per group, filling whole inode table blocks, a multiple of 8.
-            let mut ipg = u32::try_from(wanted_inodes.div_ceil(groups)).unwrap_or(u32::MAX);
-            ipg = ipg.min(bpg).min(65536 - ipb);
+            // Filling whole inode table blocks, a multiple of 8.
+            ipg = ipg.min(65536 - ipb);
             let itb = (ipg * u32::from(INODE_SIZE)).div_ceil(bs);
-            ipg = (itb * bs / u32::from(INODE_SIZE)) & !7;
+            ipg = ((itb * bs / u32::from(INODE_SIZE)).max(8)) & !7;
             let itable_blocks = (ipg * u32::from(INODE_SIZE)).div_ceil(bs);
             if u64::from(ipg) * groups > u64::from(u32::MAX) {
                 return Err(too_small("more than 2^32 inodes".into()));
             }
-            let overhead = 3 + itable_blocks + rsv + desc_blocks;
-            if overhead > bpg {
+            if 3 + itable_blocks + rsv + desc_blocks > bpg {
                 return Err(too_small(format!(
                     "{} inodes do not fit: the inode tables would fill whole groups",
                     wanted_inodes
                 )));
+            }
+            // The last group must hold its bitmaps and inode table, and its superblock,
+            // descriptors and reserved GDT blocks if it has a backup; if it has under 50
+            // blocks besides, it is dropped.
+            let mut overhead = 2 + itable_blocks;
+            if has_super(groups32 - 1) {
+                overhead += 1 + desc_blocks + rsv;
             }
             let rem = (data % u64::from(bpg)) as u32;
             if groups == 1 && rem != 0 && rem < overhead {
@@ -176,6 +214,8 @@ impl Geometry {
             }
             if rem != 0 && rem < overhead + 50 {
                 blocks -= u64::from(rem);
+                let ratio = 100.0 * first_reserve as f64 / orig_blocks as f64;
+                reserved_blocks = (ratio * blocks as f64 / 100.0) as u64;
                 continue;
             }
             let journal_blocks = default_journal_blocks(blocks).ok_or_else(|| {
@@ -183,14 +223,6 @@ impl Geometry {
                     "too small for ext4: needs at least {min_blocks} blocks"
                 ))
             })?;
-            // mke2fs sets the reserve from the first block count and, when the last group was
-            // dropped, scales it by the ratio that reserve had (so 13106, not 13107, for
-            // 1 GiB + 100 KiB).
-            let mut reserved_blocks = (p.reserved_percent * orig_blocks as f64 / 100.0) as u64;
-            if blocks != orig_blocks {
-                let ratio = 100.0 * reserved_blocks as f64 / orig_blocks as f64;
-                reserved_blocks = (ratio * blocks as f64 / 100.0) as u64;
-            }
             return Ok(Geometry {
                 block_size: bs,
                 blocks,
@@ -225,13 +257,7 @@ impl Geometry {
 
     /// Whether group `g` holds a superblock copy (`sparse_super`: 0, 1 and powers of 3, 5, 7).
     pub fn has_super(&self, g: u32) -> bool {
-        fn power_of(mut n: u32, b: u32) -> bool {
-            while n % b == 0 {
-                n /= b;
-            }
-            n == 1
-        }
-        g <= 1 || power_of(g, 3) || power_of(g, 5) || power_of(g, 7)
+        has_super(g)
     }
 
     /// Blocks at the start of group `g` taken by the superblock, descriptors and reserved GDT.
@@ -283,6 +309,40 @@ mod tests {
             (g.inodes(), g.reserved_gdt, g.inodes_per_group),
             (76800, 37, 25600)
         );
+    }
+
+    #[test]
+    fn matches_mke2fs_at_awkward_sizes() {
+        // dumpe2fs -h of mkfs.ext4 images. 8 MiB at 4 KiB: one descriptor block is all that
+        // growing 1024 times needs, so no reserved GDT blocks.
+        let g = plan(8 << 20);
+        assert_eq!((g.blocks, g.groups, g.reserved_gdt), (2048, 1, 0));
+        // 129 MiB at 4 KiB: 33024 inodes do not fit one group once the 256-block second
+        // group is dropped, so the groups shrink to 31920 blocks and both stay.
+        let g = plan(129 << 20);
+        assert_eq!(
+            (g.blocks, g.blocks_per_group, g.groups, g.inodes_per_group),
+            (33024, 31920, 2, 16512)
+        );
+        assert_eq!(
+            (g.reserved_gdt, g.itable_blocks, g.reserved_blocks),
+            (16, 1032, 1596)
+        );
+        // 128 MiB + 5000 bytes: the same, from a second group of 1 block.
+        let g = plan((128 << 20) + 5000);
+        assert_eq!(
+            (g.blocks, g.blocks_per_group, g.inodes()),
+            (32769, 31672, 32800)
+        );
+        // 1 KiB blocks: whole 4 KiB pages, so 3 MiB - 1 byte is 3068 blocks, not 3071.
+        let p = Params {
+            block_size: 1024,
+            ..Params::default()
+        };
+        let g = Geometry::plan((3 << 20) - 1, &p).unwrap();
+        assert_eq!((g.blocks, g.inodes(), g.reserved_gdt), (3068, 384, 23));
+        let g = Geometry::plan((8 << 20) + 4095, &p).unwrap();
+        assert_eq!((g.blocks, g.groups, g.reserved_gdt), (8192, 1, 63));
     }
 
     #[test]
