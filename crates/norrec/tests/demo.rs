@@ -50,6 +50,23 @@ fn demo_runs_and_its_outputs_read_back_with_the_reference_tools() {
         );
         assert_eq!(text.matches("type=83").count(), 3, "{text}");
     }
+    // the install wrote the rootfs image into p2 (start 86016 in the board's layout)
+    let rootfs = std::fs::read(d.join("rootfs.ext4")).unwrap();
+    let sd = std::fs::read(d.join("sd.img")).unwrap();
+    let p2 = 86016 * 512;
+    assert!(
+        sd[p2..p2 + rootfs.len()] == rootfs[..],
+        "p2 holds rootfs.ext4"
+    );
+    if let Some(e2fsck) = tool("e2fsck") {
+        run_ok(&e2fsck, ["-fn".as_ref(), d.join("rootfs.ext4").as_os_str()]);
+    }
+    if let Some(mdir) = tool("mdir") {
+        let img = format!("{}@@1M", d.join("usb.img").display());
+        let l = run_ok(&mdir, ["-b", "-i", &img, "::/"]);
+        let text = String::from_utf8_lossy(&l.stdout);
+        assert!(text.contains("update.swu"), "{text}");
+    }
     if let Some(cpio) = tool("cpio") {
         let swu = std::fs::File::open(d.join("update.swu")).unwrap();
         let l = Command::new(cpio).arg("-t").stdin(swu).output().unwrap();

@@ -69,13 +69,18 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
         &dir.join("zImage"),
         &stand_in(b"norrec demo kernel stand-in", 3 << 20),
     )?;
-    write(
-        &dir.join("rootfs.ext4"),
-        &stand_in(b"norrec demo rootfs stand-in", 4 << 20),
-    )?;
+    let tree = dir.join("rootfs");
+    for (name, text) in ROOTFS {
+        let path = tree.join(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("{}: cannot create", parent.display()))?;
+        }
+        write(&path, text.as_bytes())?;
+    }
     ui.note(format_args!(
-        "{dir}: board.dts, boot.cmd, sw-description, uboot-env.txt; zImage (3 MiB) and rootfs.ext4 \
-         (4 MiB) are generated stand-ins",
+        "{dir}: board.dts, boot.cmd, sw-description, uboot-env.txt, a small rootfs/ tree; zImage \
+         (3 MiB) is a generated stand-in",
         dir = dir.display()
     ));
 
@@ -127,7 +132,24 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
         &["env", "build", &p("uboot-env.txt"), "-o", &p("uboot.env")],
     )?;
 
-    step("the SD card with the seed's partition layout (sfdisk)");
+    step("the root file system from a directory tree (mke2fs -t ext4 -d, fakeroot)");
+    norrec(
+        ui,
+        &[
+            "disk",
+            "mkfs-from-dir",
+            &p("rootfs"),
+            "-o",
+            &p("rootfs.ext4"),
+            "--size",
+            "16M",
+            "--all-root",
+            "-L",
+            "rootfs",
+        ],
+    )?;
+
+    step("the SD card with the seed's partition layout (sfdisk; mkfs.vfat; mkfs.ext4)");
     norrec(
         ui,
         &[
@@ -140,6 +162,9 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
         ],
     )?;
     norrec(ui, &["disk", "show", &p("sd.img")])?;
+    let part = |n: u32| format!("{}:{n}", p("sd.img"));
+    norrec(ui, &["disk", "format", &part(1), "vfat", "-L", "BOOT"])?;
+    norrec(ui, &["disk", "format", &part(4), "ext4", "-L", "data"])?;
 
     step("the SWUpdate bundle (swugenerator)");
     let gz = dir.join("rootfs.ext4.gz");
@@ -160,11 +185,52 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
     )?;
     norrec(ui, &["swu", "list", &p("update.swu")])?;
 
+    step("the USB stick with the bundle (dd; sfdisk; mkfs.vfat; mcopy)");
+    norrec(
+        ui,
+        &[
+            "usb",
+            "create",
+            &p("usb.img"),
+            "--size",
+            "1G",
+            "--add",
+            &p("update.swu"),
+        ],
+    )?;
+
+    step("the recovery's install, on the host against the SD image (swupdate -i)");
+    norrec(
+        ui,
+        &[
+            "install",
+            &p("update.swu"),
+            "-d",
+            &format!("/dev/mmcblk0={}", p("sd.img")),
+            "--no-verify-signature",
+            "--env-default",
+            &p("uboot-env.txt"),
+        ],
+    )?;
+    norrec(ui, &["disk", "ls", &part(1)])?;
+    norrec(ui, &["disk", "ls", &format!("{}:/etc", part(2))])?;
+
     if args.keep.is_some() {
         ui.note(format_args!("\noutputs kept in {}", dir.display()));
     }
     Ok(())
 }
+
+/// The demo's root file system tree.
+const ROOTFS: &[(&str, &str)] = &[
+    (
+        "etc/os-release",
+        "NAME=\"norrec demo\"\nID=norrec-demo\nVERSION_ID=1.0.0\n",
+    ),
+    ("etc/hostname", "cubieboard\n"),
+    ("etc/fstab", "/dev/mmcblk0p4 /data ext4 defaults 0 2\n"),
+    ("data/.keep", ""),
+];
 
 /// Prints and runs one norrec command line.
 fn norrec(ui: &Ui, argv: &[&str]) -> anyhow::Result<()> {
