@@ -4,6 +4,7 @@
 mod cmd;
 mod num;
 mod output;
+mod time;
 mod ui;
 
 use clap::{Parser, Subcommand};

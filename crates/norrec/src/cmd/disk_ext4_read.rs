@@ -62,27 +62,6 @@ struct CpReport {
     skipped: u64,
 }
 
-/// `YYYY-MM-DD HH:MM` (UTC) from seconds since 1970, negative ones included.
-fn utc_minutes(secs: i64) -> String {
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    // Civil date from days since 1970 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02}",
-        rem / 3600,
-        rem / 60 % 60
-    )
-}
-
 /// The size, or `major, minor` for a device node (as `ls -l` prints them).
 fn size_column(e: &LsEntry) -> String {
     match &e.rdev {
@@ -184,7 +163,7 @@ pub fn ls(win: Window<&mut dyn BlockDevice>, t: &Target, ui: &Ui) -> anyhow::Res
                 e.uid,
                 e.gid,
                 size_column(e),
-                utc_minutes(e.mtime),
+                crate::time::utc_minutes(e.mtime),
                 e.name,
             );
         }
@@ -232,17 +211,4 @@ pub fn cp_out(
             dst.display()
         ))
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::utc_minutes;
-
-    #[test]
-    fn dates() {
-        assert_eq!(utc_minutes(0), "1970-01-01 00:00");
-        assert_eq!(utc_minutes(1_000_000_000), "2001-09-09 01:46");
-        assert_eq!(utc_minutes(-192_522_496), "1963-11-25 17:31");
-        assert_eq!(utc_minutes(4_102_444_800), "2100-01-01 00:00");
-    }
 }

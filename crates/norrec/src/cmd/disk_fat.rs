@@ -193,6 +193,16 @@ pub(crate) fn is_ext4(win: &mut impl BlockDevice) -> anyhow::Result<bool> {
     Ok(u16::from_le_bytes(magic) == 0xEF53)
 }
 
+/// A read that found no FAT where there is no ext4 either says both.
+fn neither_fs(e: norrec_disk::DiskError) -> anyhow::Error {
+    match e {
+        norrec_disk::DiskError::NotFat(why) => anyhow::anyhow!(
+            "neither FAT nor ext4: no ext4 superblock magic 0xef53 at byte 0x438, and no FAT: {why}"
+        ),
+        other => other.into(),
+    }
+}
+
 #[derive(Debug, clap::Args)]
 pub struct FormatArgs {
     /// The partition: IMG:N (N from 1; 0 = the whole image, no partition table).
@@ -363,6 +373,7 @@ pub fn cp(a: CpArgs, ui: &Ui) -> anyhow::Result<()> {
                 return super::disk_ext4_read::cp_out(win, t, &dst, ui);
             }
             let bytes = fat::with_fs_read_only(win, |fs| fat::fs::copy_out(fs, &t.path, &dst))
+                .map_err(neither_fs)
                 .with_context(|| name.clone())?;
             ui.report(
                 &CpReport {
@@ -421,6 +432,7 @@ pub fn ls(a: LsArgs, ui: &Ui) -> anyhow::Result<()> {
     let (info, entries) = fat::with_fs_read_only(win, |fs| {
         Ok((fat::fs::info(fs)?, fat::fs::list(fs, &t.path)?))
     })
+    .map_err(neither_fs)
     .with_context(|| name.clone())?;
     let r = LsReport {
         image: t.image.clone(),

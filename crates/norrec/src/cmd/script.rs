@@ -105,28 +105,6 @@ fn build(a: BuildArgs, ui: &Ui) -> anyhow::Result<()> {
     })
 }
 
-/// `YYYY-MM-DD HH:MM:SS UTC` from seconds since 1970.
-pub fn utc(secs: u64) -> String {
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    // civil-from-days (Howard Hinnant's algorithm)
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} UTC",
-        rem / 3600,
-        rem / 60 % 60,
-        rem % 60
-    )
-}
-
 #[derive(Debug, Serialize)]
 struct ShowJson {
     name: String,
@@ -153,7 +131,7 @@ fn show(a: ShowArgs, ui: &Ui) -> anyhow::Result<()> {
     let out = ShowJson {
         name: h.name(),
         time: h.time,
-        created: utc(u64::from(h.time)),
+        created: crate::time::utc_seconds(i64::from(h.time)),
         os: legacy::os_name(h.os),
         arch: legacy::arch_name(h.arch),
         image_type: legacy::type_name(h.image_type),
@@ -187,14 +165,4 @@ fn show(a: ShowArgs, ui: &Ui) -> anyhow::Result<()> {
             println!();
         }
     })
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn utc_dates() {
-        assert_eq!(super::utc(0), "1970-01-01 00:00:00 UTC");
-        assert_eq!(super::utc(1_700_000_000), "2023-11-14 22:13:20 UTC");
-        assert_eq!(super::utc(951_782_400), "2000-02-29 00:00:00 UTC");
-    }
 }
