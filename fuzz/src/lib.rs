@@ -199,13 +199,70 @@ fn ext4_walk(dev: norrec_disk::MemDevice) -> usize {
     reached
 }
 
+/// norrec-install's table of contents (its own cpio header reader, which reads a file by
+/// offset): the input is written to a scratch file and read as a bundle; every entry's announced
+/// output is asked for under each compression; a `sw-description` found in it is parsed and
+/// planned against a map of one blank 1 MiB disk (`/dev/mmcblk0`), nothing written.
+pub fn install_toc(data: &[u8]) {
+    install_toc_steps(data);
+}
+
+/// [`install_toc`], returning how many steps the plan made (0 when it refused or never ran).
+fn install_toc_steps(data: &[u8]) -> usize {
+    use norrec_install::{plan, toc};
+    use norrec_swu::Compression;
+    use std::os::unix::fs::FileExt;
+    thread_local! {
+        // Unnamed files: nothing is left behind when the fuzzer is stopped.
+        static BUNDLE: std::fs::File = tempfile::tempfile().expect("scratch file");
+        static DISK: (std::fs::File, norrec_install::DeviceMap) = {
+            let disk = tempfile::tempfile().expect("scratch disk");
+            disk.set_len(1 << 20).expect("scratch disk size");
+            let mut map = norrec_install::DeviceMap::new();
+            let path = format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(&disk));
+            map.add_disk("/dev/mmcblk0", Path::new(&path)).expect("map the scratch disk");
+            (disk, map)
+        };
+    }
+    BUNDLE.with(|f| {
+        f.set_len(0).expect("truncate scratch file");
+        f.write_all_at(data, 0).expect("write scratch file");
+        let Ok(t) = toc::Toc::read(f) else {
+            return 0;
+        };
+        for e in &t.entries {
+            for c in [Compression::None, Compression::Zlib, Compression::Zstd] {
+                let _ = toc::min_output(f, e, c);
+            }
+        }
+        let Some(e) = t.get("sw-description") else {
+            return 0;
+        };
+        let mut text = vec![0u8; e.size.min(1 << 20) as usize];
+        if f.read_exact_at(&mut text, e.data_offset).is_err() {
+            return 0;
+        }
+        let Ok(text) = std::str::from_utf8(&text) else {
+            return 0;
+        };
+        let Ok(d) = norrec_swu::Description::parse(text, &norrec_swu::Selection::default()) else {
+            return 0;
+        };
+        DISK.with(|(_, map)| {
+            plan::plan(&d, map, Some((&t, f)), &plan::Options::default())
+                .map_or(0, |p| p.steps.len())
+        })
+    })
+}
+
 #[cfg(test)]
 mod tests {
     /// Every target over seeded pseudo-random inputs and every truncation of a few valid ones:
     /// a stand-in for the fuzzer that runs on stable.
     #[test]
     fn targets_survive_random_and_truncated_input() {
-        let targets: [(&str, fn(&[u8])); 9] = [
+        type Body = fn(&[u8]);
+        let targets: &[(&str, Body)] = &[
             ("flash_scan", super::flash_scan),
             ("fdt_fit", super::fdt_fit),
             ("dts", super::dts),
@@ -215,6 +272,7 @@ mod tests {
             ("sw_description", super::sw_description),
             ("partitions", super::partitions),
             ("ext4_read", super::ext4_read),
+            ("install_toc", super::install_toc),
         ];
         let seeds: [&[u8]; 4] = [
             b"/dts-v1/;\n/ { a = <1 2>; b = \"x\"; c { d = [01 02]; }; };\n",
@@ -223,7 +281,7 @@ mod tests {
             b"070701000000010000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000f00000000sw-description\0",
         ];
         let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
-        for (name, target) in targets {
+        for &(name, target) in targets {
             for seed in seeds {
                 for end in 0..=seed.len() {
                     target(&seed[..end]);
@@ -274,5 +332,91 @@ mod tests {
         for end in 0..d.len() {
             super::ext4_read(&d[..end]);
         }
+    }
+
+    /// A real bundle (built by `norrec_swu::build`: a gzip image, a zstd image with a frame
+    /// content size, a plain one, and a file for the FAT) is the seed of `install_toc`: the
+    /// plan over it must make the three raw steps (the rawfile step alone then fails, the blank
+    /// disk holding no FAT, so the plan is run once without it), and every truncation of it and
+    /// every single-byte change in its headers must be survived. Both bundles are written to
+    /// `corpus/install_toc/` as the fuzzer's seeds.
+    #[test]
+    fn install_toc_seed_from_a_built_bundle() {
+        use std::io::Write;
+        use std::path::Path;
+        let raw = |files: &str| {
+            format!(
+                "software = {{ version = \"1\"; images: ( \
+                 {{ filename = \"a.gz\"; type = \"raw\"; device = \"/dev/mmcblk0\"; \
+                    offset = \"8K\"; compressed = \"zlib\"; }}, \
+                 {{ filename = \"b.zst\"; type = \"raw\"; device = \"/dev/mmcblk0\"; \
+                    offset = \"64K\"; compressed = \"zstd\"; }}, \
+                 {{ filename = \"c.bin\"; type = \"raw\"; device = \"/dev/mmcblk0\"; \
+                    offset = \"512K\"; }} ); {files} }};"
+            )
+        };
+        let plain = vec![0x5au8; 3000];
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz.write_all(&plain).unwrap();
+        let gz = gz.finish().unwrap();
+        // zstd frame (RFC 8878): magic; FHD 0x60 = single segment, 2-byte content size
+        // (value + 256); one last raw block, header (size << 3) | 1, little-endian 24 bits.
+        let mut zst = vec![0x28, 0xb5, 0x2f, 0xfd, 0x60];
+        zst.extend_from_slice(&((plain.len() - 256) as u16).to_le_bytes());
+        zst.extend_from_slice(&(((plain.len() as u32) << 3) | 1).to_le_bytes()[..3]);
+        zst.extend_from_slice(&plain);
+        let mut load = |name: &str, _| {
+            Ok(match name {
+                "a.gz" => gz.clone(),
+                "b.zst" => zst.clone(),
+                _ => plain.clone(),
+            })
+        };
+        let build = |text: &str, load: &mut dyn FnMut(&str, _) -> _| {
+            norrec_swu::build(text, load, &Default::default(), Vec::new())
+                .unwrap()
+                .0
+        };
+        let bundle = build(&raw(""), &mut load);
+        assert_eq!(super::install_toc_steps(&bundle), 3, "three raw steps");
+        let with_file = build(
+            &raw("files: ( { filename = \"d.txt\"; type = \"rawfile\"; \
+                  device = \"/dev/mmcblk0\"; filesystem = \"vfat\"; path = \"/d.txt\"; } );"),
+            &mut load,
+        );
+        assert_eq!(
+            super::install_toc_steps(&with_file),
+            0,
+            "no FAT on the blank disk"
+        );
+        // The seeds of `cargo fuzz run install_toc` (corpus/ is not committed).
+        let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus/install_toc");
+        std::fs::create_dir_all(&corpus).unwrap();
+        std::fs::write(corpus.join("seed-raw.swu"), &bundle).unwrap();
+        std::fs::write(corpus.join("seed-rawfile.swu"), &with_file).unwrap();
+        for end in 0..with_file.len() {
+            super::install_toc(&with_file[..end]);
+        }
+        // Each header byte (and the name after it) of every entry changed, one at a time.
+        let mut at = 0;
+        let mut d = with_file.clone();
+        while at + 110 <= d.len() && d[at..at + 5] == *b"07070" {
+            let hex = |f: usize| {
+                usize::from_str_radix(std::str::from_utf8(&d[at + 6 + f * 8..][..8]).unwrap(), 16)
+                    .unwrap()
+            };
+            let (size, namesize) = (hex(6), hex(11));
+            for i in at..(at + 110 + namesize).min(d.len()) {
+                for v in [b'0', b'f', b'+', b'g', 0xff] {
+                    let old = d[i];
+                    d[i] = v;
+                    super::install_toc(&d);
+                    d[i] = old;
+                }
+            }
+            let data = (at + 110 + namesize + 3) & !3;
+            at = (data + size + 3) & !3;
+        }
+        assert!(at > with_file.len() / 2, "the walk went over the entries");
     }
 }
