@@ -94,36 +94,55 @@ pub fn copy_file_buffered<D: BlockDevice + ?Sized>(
     Ok(())
 }
 
-impl<D: BlockDevice + ?Sized> BlockDevice for &mut D {
-    fn len(&self) -> u64 {
-        (**self).len()
-    }
-    fn sector_size(&self) -> u32 {
-        (**self).sector_size()
-    }
-    fn read_at(&mut self, offset: u64, buf: &mut [u8]) -> Result<()> {
-        (**self).read_at(offset, buf)
-    }
-    fn write_at(&mut self, offset: u64, buf: &[u8]) -> Result<()> {
-        (**self).write_at(offset, buf)
-    }
-    fn flush(&mut self) -> Result<()> {
-        (**self).flush()
-    }
-    fn zero_range(&mut self, offset: u64, len: u64) -> Result<()> {
-        (**self).zero_range(offset, len)
-    }
-    fn discard(&mut self, offset: u64, len: u64) -> Result<()> {
-        (**self).discard(offset, len)
-    }
-    fn copy_file_in(
-        &mut self,
-        offset: u64,
-        src: &std::fs::File,
-        src_offset: u64,
-        len: u64,
-    ) -> Result<()> {
-        (**self).copy_file_in(offset, src, src_offset, len)
+/// `&mut D` and `Box<D>` (so `Box<dyn BlockDevice>`, whatever [`BlockDevice`] was opened) are
+/// block devices when `D` is. Every method goes to `**self`, the provided ones too, so a
+/// device's own `zero_range`, `discard` or `copy_file_in` is not replaced by the default.
+macro_rules! forward_block_device {
+    ($($ty:ty),*) => {$(
+        impl<D: BlockDevice + ?Sized> BlockDevice for $ty {
+            fn len(&self) -> u64 {
+                (**self).len()
+            }
+            fn is_empty(&self) -> bool {
+                (**self).is_empty()
+            }
+            fn sector_size(&self) -> u32 {
+                (**self).sector_size()
+            }
+            fn read_at(&mut self, offset: u64, buf: &mut [u8]) -> Result<()> {
+                (**self).read_at(offset, buf)
+            }
+            fn write_at(&mut self, offset: u64, buf: &[u8]) -> Result<()> {
+                (**self).write_at(offset, buf)
+            }
+            fn flush(&mut self) -> Result<()> {
+                (**self).flush()
+            }
+            fn zero_range(&mut self, offset: u64, len: u64) -> Result<()> {
+                (**self).zero_range(offset, len)
+            }
+            fn discard(&mut self, offset: u64, len: u64) -> Result<()> {
+                (**self).discard(offset, len)
+            }
+            fn copy_file_in(
+                &mut self,
+                offset: u64,
+                src: &std::fs::File,
+                src_offset: u64,
+                len: u64,
+            ) -> Result<()> {
+                (**self).copy_file_in(offset, src, src_offset, len)
+            }
+        }
+    )*};
+}
+
+forward_block_device!(&mut D, Box<D>);
+
+/// A boxed device shows its length (the trait has no other identity to show).
+impl std::fmt::Debug for dyn BlockDevice + '_ {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "BlockDevice({} bytes)", self.len())
     }
 }
 
@@ -245,5 +264,88 @@ mod tests {
         assert!(d.data[10..10 + (2 << 20) + 5].iter().all(|&b| b == 0));
         assert_eq!(d.data[10 + (2 << 20) + 5], 0xff);
         assert!(d.zero_range(3 << 20, 1).is_err());
+    }
+
+    /// A device whose own provided methods leave a mark instead of writing.
+    struct Marks(
+        MemDevice,
+        std::rc::Rc<std::cell::RefCell<Vec<&'static str>>>,
+    );
+
+    impl BlockDevice for Marks {
+        fn len(&self) -> u64 {
+            self.0.len()
+        }
+        fn sector_size(&self) -> u32 {
+            4096
+        }
+        fn read_at(&mut self, offset: u64, buf: &mut [u8]) -> Result<()> {
+            self.0.read_at(offset, buf)
+        }
+        fn write_at(&mut self, offset: u64, buf: &[u8]) -> Result<()> {
+            self.0.write_at(offset, buf)
+        }
+        fn flush(&mut self) -> Result<()> {
+            self.1.borrow_mut().push("flush");
+            Ok(())
+        }
+        fn zero_range(&mut self, _: u64, _: u64) -> Result<()> {
+            self.1.borrow_mut().push("zero");
+            Ok(())
+        }
+        fn discard(&mut self, _: u64, _: u64) -> Result<()> {
+            self.1.borrow_mut().push("discard");
+            Ok(())
+        }
+        fn copy_file_in(&mut self, _: u64, _: &std::fs::File, _: u64, _: u64) -> Result<()> {
+            self.1.borrow_mut().push("copy");
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn box_and_mut_forward_the_devices_own_methods() {
+        let src = tempfile::tempfile().unwrap();
+        let log = std::rc::Rc::default();
+        let mut m = Marks(
+            MemDevice {
+                data: vec![0xff; 64],
+            },
+            std::rc::Rc::clone(&log),
+        );
+        {
+            let mut r = &mut m;
+            let r: &mut dyn BlockDevice = &mut r; // &mut &mut Marks
+            assert_eq!(r.sector_size(), 4096);
+            r.zero_range(0, 8).unwrap();
+            r.discard(8, 8).unwrap();
+            r.copy_file_in(0, &src, 0, 4).unwrap();
+            r.flush().unwrap();
+        }
+        let mut b: Box<dyn BlockDevice> = Box::new(m);
+        {
+            let b: &mut dyn BlockDevice = &mut b; // Box<dyn BlockDevice> itself
+            assert_eq!((b.len(), b.is_empty(), b.sector_size()), (64, false, 4096));
+            b.zero_range(0, 8).unwrap();
+            b.discard(8, 8).unwrap();
+            b.copy_file_in(0, &src, 0, 4).unwrap();
+            b.write_at(60, &[1, 2, 3, 4]).unwrap();
+            assert!(b.write_at(61, &[1, 2, 3, 4]).is_err());
+            b.flush().unwrap();
+        }
+        assert_eq!(format!("{b:?}"), "BlockDevice(64 bytes)");
+        let calls = ["zero", "discard", "copy", "flush"];
+        assert_eq!(
+            *log.borrow(),
+            [calls, calls].concat(),
+            "no default replaced a method"
+        );
+        let mut data = [0u8; 64];
+        b.read_at(0, &mut data).unwrap();
+        assert!(
+            data[..16].iter().all(|&x| x == 0xff),
+            "nothing zeroed by a default"
+        );
+        assert_eq!(&data[60..], &[1, 2, 3, 4]);
     }
 }

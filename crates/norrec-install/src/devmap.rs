@@ -43,55 +43,12 @@ pub fn partition_name(disk: &str, n: usize) -> String {
     format!("{disk}{sep}{n}")
 }
 
-/// An open image file or block device.
-pub struct Device(Box<dyn BlockDevice>);
-
-impl std::fmt::Debug for Device {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Device({} bytes)", self.0.len())
-    }
-}
-
-impl BlockDevice for Device {
-    fn len(&self) -> u64 {
-        self.0.len()
-    }
-    fn sector_size(&self) -> u32 {
-        self.0.sector_size()
-    }
-    fn read_at(&mut self, offset: u64, buf: &mut [u8]) -> norrec_disk::Result<()> {
-        self.0.read_at(offset, buf)
-    }
-    fn write_at(&mut self, offset: u64, buf: &[u8]) -> norrec_disk::Result<()> {
-        self.0.write_at(offset, buf)
-    }
-    fn flush(&mut self) -> norrec_disk::Result<()> {
-        self.0.flush()
-    }
-    fn zero_range(&mut self, offset: u64, len: u64) -> norrec_disk::Result<()> {
-        self.0.zero_range(offset, len)
-    }
-    fn discard(&mut self, offset: u64, len: u64) -> norrec_disk::Result<()> {
-        self.0.discard(offset, len)
-    }
-    fn copy_file_in(
-        &mut self,
-        offset: u64,
-        src: &std::fs::File,
-        src_offset: u64,
-        len: u64,
-    ) -> norrec_disk::Result<()> {
-        self.0.copy_file_in(offset, src, src_offset, len)
-    }
-}
+/// An open image file or block device (`Box<dyn BlockDevice>` is one itself).
+pub type Device = Box<dyn BlockDevice>;
 
 /// Opens a file or a block device for reading and writing (it must exist, as SWUpdate's raw
 /// handler wants).
 pub fn open_device(path: &Path) -> Result<Device> {
-    Ok(Device(open_raw(path)?))
-}
-
-fn open_raw(path: &Path) -> Result<Box<dyn BlockDevice>> {
     #[cfg(target_os = "linux")]
     {
         use std::os::unix::fs::FileTypeExt;
