@@ -2,11 +2,12 @@
 //!
 //! Modules:
 //! - [`block`]: the [`BlockDevice`] trait (positioned read/write, length, flush, zero-range,
-//!   discard) and an in-memory device.
+//!   discard, copy-in from a file) and an in-memory device.
 //! - [`image`]: image files as block devices; long zero runs become holes, not written zeros.
 //! - [`window`]: a partition window that cannot read or write outside its partition.
-//! - [`platform`]: every OS call of the crate (Linux: `fallocate` hole punching, block-device
-//!   size, `BLKDISCARD`, `BLKZEROOUT`, `BLKRRPART` through `rustix`).
+//! - [`platform`]: every OS call of the crate (Linux: `fallocate` hole punching and
+//!   preallocation, `copy_file_range` in-kernel copies into image files, block-device size,
+//!   `BLKDISCARD`, `BLKZEROOUT`, `BLKRRPART` through `rustix`).
 //! - [`mbr`]: MBR partition tables, read zero-copy from sector 0 and written byte for byte as
 //!   sfdisk writes them (hand-written; [`mbr`] says why not `mbrman`).
 //! - [`script`]: sfdisk's script dialect: parsing, placing partitions as sfdisk does, printing
