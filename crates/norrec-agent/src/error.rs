@@ -39,6 +39,12 @@ pub enum Error {
     Initramfs(String),
     #[error(transparent)]
     Board(#[from] norrec_board::Error),
+    /// The recovery cannot go on (bad stick, bad bundle, card too small…); names the device.
+    #[error("{0}")]
+    Recovery(String),
+    /// A simulated power cut (test fault injection).
+    #[error("{0}")]
+    Interrupted(String),
 }
 
 /// Result with this crate's error.

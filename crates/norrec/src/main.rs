@@ -53,6 +53,11 @@ enum Commands {
         after_help = "Examples:\n  norrec install update.swu -d /dev/mmcblk0=sd.img -k cert.pem -e stable,main\n  norrec install update.swu -d /dev/mmcblk0=sd.img -k cert.pem -H cubieboard:1.0 --env-default u-boot-initial-env --json\n\n/dev/mmcblk0=sd.img also maps /dev/mmcblk0p1, p2… to the partitions of sd.img's MBR.\nbootenv variables go to the board's uboot.env on its boot partition (or --env FILE)."
     )]
     Install(cmd::install::Args),
+    /// Recover an SD image from a USB stick image, as the board's recovery agent does (journaled, resumable).
+    #[command(
+        after_help = "Examples:\n  norrec recover --sd sd.img --usb usb.img -k cert.pem\n  norrec recover --sd sd.img --usb usb.img -k cert.pem --json\n\nSteps: check the stick's one .swu and its signature, partition (unless the table has the\nboard layout), format boot vfat (and data ext4 unless it holds a valid one), write uboot.env,\ninstall, done. A journal before the first partition lets a cut run go on where it stopped."
+    )]
+    Recover(cmd::recover::Args),
     /// Disk images, MBR partition tables (sfdisk scripts) and FAT file systems: create, partition, show, format, cp, ls.
     #[command(subcommand)]
     Disk(cmd::disk::DiskCmd),
@@ -111,6 +116,7 @@ pub(crate) fn dispatch(command: Commands, ui: ui::Ui) -> anyhow::Result<()> {
         Commands::Flash(c) => cmd::flash::run(c, &ui),
         Commands::Swu(c) => cmd::swu::run(c, &ui),
         Commands::Install(a) => cmd::install::run(a, &ui),
+        Commands::Recover(a) => cmd::recover::run(a, &ui),
         Commands::Disk(c) => cmd::disk::run(c, &ui),
         Commands::Usb(c) => cmd::usb::run(c, &ui),
         Commands::Script(c) => cmd::script::run(c, &ui),

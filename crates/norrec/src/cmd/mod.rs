@@ -16,6 +16,7 @@ pub mod initramfs;
 pub mod install;
 pub mod qemu;
 pub mod qemu_nor;
+pub mod recover;
 pub mod script;
 pub mod spl;
 pub mod swu;
