@@ -4,7 +4,7 @@
 //! - device trees: [`fdt`] (binary reader and writer), [`dts`] (source parser), [`fit`] (FIT images
 //!   built from `.its` or from parts, listed, verified, extracted);
 //! - [`legacy`]: the 64-byte legacy image header and script images (`boot.scr`);
-//! - [`env`]: environment images (single and redundant), `fw_env.config`, default environments
+//! - [`env`](mod@env): environment images (single and redundant), `fw_env.config`, default environments
 //!   compiled into U-Boot binaries;
 //! - [`spl`]: the sunxi eGON.BT0 SPL header;
 //! - [`bootcmd`]: the U-Boot command sequence that loads a FIT from SPI NOR correctly.

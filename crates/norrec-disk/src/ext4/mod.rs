@@ -1,5 +1,5 @@
 //! ext4 without mounting: [`read`] reads files from existing images (mke2fs's and norrec's),
-//! [`write`] formats empty file systems and builds populated ones from a directory tree.
+//! [`write`](mod@write) formats empty file systems and builds populated ones from a directory tree.
 //! Read and write sides are apart (gimli/object style); on-disk constants both use are in
 //! [`consts`].
 

@@ -3,7 +3,7 @@
 //!
 //! - [`params`]: the geometry `mkfs.vfat` picks for a size (hand-written; see there).
 //! - [`bpb`]: the boot sector's read side, zero-copy, every field named.
-//! - [`format`]: the formatter's write side (hand-written, not `fatfs::format_volume`, whose
+//! - [`format`](mod@format): the formatter's write side (hand-written, not `fatfs::format_volume`, whose
 //!   choices differ from `mkfs.vfat`'s; it writes metadata only, so images stay sparse).
 //! - [`io`]: a bounded write-back cache that turns a [`BlockDevice`] into the
 //!   `Read + Write + Seek` stream `fatfs` wants, merging cluster writes into large ones. A

@@ -1,5 +1,5 @@
 //! MBR ("dos") partition tables: the model ([`DosTable`]), the zero-copy reader ([`read`]) and
-//! the writer ([`write`]).
+//! the writer ([`write`](mod@write)).
 //!
 //! Sector 0 layout (the classic IBM PC MBR; offsets in bytes):
 //!

@@ -1,5 +1,5 @@
-//! sfdisk scripts: [`parse`] reads the dialect, [`layout`] places the partitions as sfdisk
-//! would on a disk of a given size, [`dump`] prints a table back in `sfdisk -d` form, and
+//! sfdisk scripts: [`parse`](fn@parse) reads the dialect, [`layout`](fn@layout) places the partitions as sfdisk
+//! would on a disk of a given size, [`dump`](fn@dump) prints a table back in `sfdisk -d` form, and
 //! [`apply`] does all of it to a device (checking everything before the first byte is written).
 
 pub mod dump;

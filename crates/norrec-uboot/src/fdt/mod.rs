@@ -2,13 +2,13 @@
 //!
 //! - [`read`]: [`Fdt`], a zero-copy, checked view over `&[u8]`;
 //! - [`tree`]: [`Tree`], an owned tree to build or edit;
-//! - [`write`]: flattens a [`Tree`] the way dtc and libfdt lay blobs out;
+//! - [`write`](mod@write): flattens a [`Tree`] the way dtc and libfdt lay blobs out;
 //! - [`rw`]: in-place edits with libfdt's semantics (what mkimage does after dtc);
 //! - [`source`]: source text back out, as `dtc -I dtb -O dts` prints it;
 //! - [`skeleton`]: a blob's metadata without its big values (large FITs in bounded memory).
 //!
 //! Hand-written: the reader must name the offset of every structural error and borrow from the
-//! input, and the writer must reproduce dtc's and libfdt's strings-block order (see [`write`]).
+//! input, and the writer must reproduce dtc's and libfdt's strings-block order (see [`write`](mod@write)).
 
 pub mod read;
 pub mod rw;

@@ -1,7 +1,7 @@
 //! The write side of FIT: what `mkimage -f image.its` and `mkimage -f auto` do, step by step,
 //! so the output matches theirs byte for byte (U-Boot 2023.01):
 //!
-//! 1. the source is compiled as dtc compiles it ([`crate::dts`] + [`crate::fdt::write`]);
+//! 1. the source is compiled as dtc compiles it ([`crate::dts`] + [`crate::fdt::write`](mod@crate::fdt::write));
 //! 2. mkimage opens it with 1024 more bytes of free space (2048, 3072… while that is not enough)
 //!    and, with libfdt, sets the root `timestamp` and each image hash node's `value`
 //!    ([`crate::fdt::rw`] reproduces libfdt's edits, including where new properties and names go);
