@@ -229,6 +229,12 @@ impl FileStorage {
         self.write_through = on;
     }
 
+    /// Forgets the changes not yet in the file, for a caller that wrote [`Storage::as_slice`]
+    /// elsewhere itself (e.g. replaced the file whole): nothing is written on drop.
+    pub fn mark_clean(&mut self) {
+        self.dirty = None;
+    }
+
     /// Writes every change not yet in the file, now.
     pub fn sync(&mut self) -> Result<()> {
         let Some((start, end)) = self.dirty else {

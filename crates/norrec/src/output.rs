@@ -14,14 +14,20 @@ pub struct AtomicFile {
 }
 
 impl AtomicFile {
-    /// Starts writing `target` (a temp file in the same directory).
+    /// Starts writing `target` (a temp file in the same directory). The file gets the mode of
+    /// the file it replaces, or 0644 when new (not the temp file's 0600).
     pub fn create(target: &Path) -> anyhow::Result<Self> {
+        use std::os::unix::fs::PermissionsExt;
         let dir = match target.parent() {
             Some(d) if !d.as_os_str().is_empty() => d,
             _ => Path::new("."),
         };
+        let mode = std::fs::metadata(target)
+            .map(|m| m.permissions())
+            .unwrap_or_else(|_| std::fs::Permissions::from_mode(0o644));
         let tmp = tempfile::Builder::new()
             .prefix(".norrec-")
+            .permissions(mode)
             .tempfile_in(dir)
             .with_context(|| {
                 format!(

@@ -176,6 +176,24 @@ fn write_keeps_nor_rules_and_read_gives_the_bytes_back() {
     want[0x1800..0x1800 + 100].copy_from_slice(&pattern(100, 99));
     assert!(std::fs::read(&flash).unwrap() == want);
 
+    // The file is replaced whole (a crash leaves old or new, never a mix), keeping its mode;
+    // nothing else is left in the directory.
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    std::fs::set_permissions(&flash, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let ino = std::fs::metadata(&flash).unwrap().ino();
+    ok(&["flash", "write", s(&flash), &format!("{}@0x100000", s(&b))]);
+    let meta = std::fs::metadata(&flash).unwrap();
+    assert_ne!(meta.ino(), ino, "a new file renamed into place");
+    assert_eq!(meta.mode() & 0o777, 0o640);
+    want[0x100000..0x100000 + 100].copy_from_slice(&pattern(100, 99));
+    assert!(std::fs::read(&flash).unwrap() == want);
+    let names: Vec<_> = std::fs::read_dir(t.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.starts_with(".norrec-"))
+        .collect();
+    assert!(names.is_empty(), "temp files left: {names:?}");
+
     let back = t.path().join("back.bin");
     ok(&[
         "flash",

@@ -3,7 +3,7 @@
 //! board, so NOR rules (program only clears bits, erase by sector) hold for the file too.
 
 use std::fs::File;
-use std::io::Read;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
@@ -311,11 +311,24 @@ fn write(a: WriteArgs, ui: &Ui) -> anyhow::Result<()> {
             })?;
         }
     }
-    flash
-        .bus_mut()
-        .storage_mut()
-        .sync()
-        .with_context(|| a.flash.display().to_string())?;
+    // A regular file is replaced whole (temp file + rename): a crash leaves the old image or the
+    // new one, never a half-written mix. A device gets the changed range written in place.
+    let is_file = std::fs::metadata(&a.flash).is_ok_and(|m| m.is_file());
+    if is_file {
+        let mut out = AtomicFile::create(&a.flash)?;
+        out.write_all(norrec_nor::storage::Storage::as_slice(
+            flash.bus_mut().storage_mut(),
+        ))
+        .with_context(|| format!("{}: write failed", a.flash.display()))?;
+        out.commit()?;
+        flash.bus_mut().storage_mut().mark_clean();
+    } else {
+        flash
+            .bus_mut()
+            .storage_mut()
+            .sync()
+            .with_context(|| a.flash.display().to_string())?;
+    }
     bar.finish_and_clear();
     let report = CreateJson {
         output: &a.flash,
