@@ -14,7 +14,7 @@ use crate::ui::Ui;
 /// Recovery initramfs images.
 #[derive(Debug, clap::Subcommand)]
 pub enum InitramfsCmd {
-    /// Build the recovery initramfs: norrec as /init, the board's modules ([recovery] modules of
+    /// Build the recovery initramfs: norrec as /init, the board's modules (recovery.modules of
     /// the manifest) ordered by the `depends=` in each module's .modinfo, extra files.
     ///
     /// The output is deterministic: the same inputs give the same bytes.
