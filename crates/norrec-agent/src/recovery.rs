@@ -637,6 +637,9 @@ pub fn recover(inp: &Inputs, say: &mut dyn FnMut(&StepLine)) -> Result<Outcome> 
             }
             Step::Install => {
                 dev.flush().map_err(disk_err(&inp.emmc))?;
+                let mut before = vec![0u8; journal::AREA as usize];
+                dev.read_at(jofs, &mut before)
+                    .map_err(disk_err(&inp.emmc))?;
                 let mut map = DeviceMap::new();
                 map.add_disk(emmc, &inp.emmc)
                     .map_err(|e| rec_err(format!("{emmc_what}: {e}")))?;
@@ -659,6 +662,16 @@ pub fn recover(inp: &Inputs, say: &mut dyn FnMut(&StepLine)) -> Result<Outcome> 
                     norrec_install::install(input, None, &map, &opts)
                         .map_err(|e| rec_err(format!("install /{bundle}: {e}")))
                 })?;
+                // A raw image of the bundle reaching into the journal area would break resuming.
+                let mut after = vec![0u8; journal::AREA as usize];
+                dev.read_at(jofs, &mut after).map_err(disk_err(&inp.emmc))?;
+                if after != before {
+                    return Err(rec_err(format!(
+                        "/{bundle} wrote into the recovery journal at bytes {jofs:#x}..{:#x} of \
+                         {emmc} (before the first partition): keep raw images out of that area",
+                        jofs + journal::AREA
+                    )));
+                }
                 let files: Vec<String> = report
                     .steps
                     .iter()

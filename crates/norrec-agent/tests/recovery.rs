@@ -1,7 +1,8 @@
 //! The recovery's library API on image files, without external tools: a cut after the
 //! install's writes resumes at format (the boot partition group) and ends in the bytes of an
 //! uncut run; a cut inside the format is redone as the journal's decision says (the data
-//! partition formatted); a torn journal slot falls back to the other one.
+//! partition formatted); a torn journal slot falls back to the other one; a bundle writing
+//! into the journal area is refused.
 
 use std::path::Path;
 
@@ -33,15 +34,16 @@ const DESC: &str = r#"software = {
 const JOURNAL: u64 = 4096 * 512 - 8192;
 
 /// A 16 MiB stick image: MBR, FAT on p1, `update.swu` (unsigned) in its root.
-fn stick(path: &Path) {
+fn stick(path: &Path, desc: &str) {
     let mut load = |name: &str, _: Compression| -> norrec_swu::Result<Vec<u8>> {
         Ok(match name {
+            "spl.bin" => vec![0x5a; 4096],
             "root.img" => (0..300_000u32).map(|i| (i * 7 % 251) as u8).collect(),
             _ => b"echo hello\n".to_vec(),
         })
     };
     let (swu, _) =
-        norrec_swu::build(DESC, &mut load, &BuildOptions::default(), Vec::new()).unwrap();
+        norrec_swu::build(desc, &mut load, &BuildOptions::default(), Vec::new()).unwrap();
     let file = std::fs::OpenOptions::new()
         .read(true)
         .write(true)
@@ -147,7 +149,7 @@ fn cuts_resume_to_the_same_bytes_and_torn_slots_fall_back() {
     unsafe { std::env::set_var("SOURCE_DATE_EPOCH", "1700000000") };
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    stick(&d.join("usb.img"));
+    stick(&d.join("usb.img"), DESC);
     let reference = inputs(d, "ref.img", None);
     let lines = run(&reference).unwrap();
     assert_eq!(lines.len(), 6);
@@ -212,4 +214,17 @@ fn cuts_resume_to_the_same_bytes_and_torn_slots_fall_back() {
     assert_eq!(older.seq, newest.seq - 1);
     assert_eq!(older.done, Step::Install as u8);
     assert_eq!(older.identity, newest.identity);
+
+    // A bundle whose raw image reaches into the journal area is refused after its install
+    // (the journal's bytes compared before and after).
+    let bad = DESC.replace(
+        "images: ( {",
+        "images: ( { filename = \"spl.bin\"; device = \"/dev/mmcblk0\"; offset = \"2093056\"; sha256 = \"$swupdate_get_sha256(spl.bin)\"; }, {",
+    );
+    stick(&d.join("usb.img"), &bad);
+    let e = run(&inputs(d, "c.img", None)).unwrap_err().to_string();
+    assert!(
+        e.contains("wrote into the recovery journal at bytes 0x1fe000..0x200000"),
+        "{e}"
+    );
 }

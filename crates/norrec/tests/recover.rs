@@ -302,7 +302,13 @@ fn recovers_a_blank_card_reruns_keep_data() {
                 &ext4_at(&sd, P4),
             ],
         );
-        recover_ok(&fx, &sd);
+        let o = recover(&fx, &sd, &fx.usb, &["--json"]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        let steps = v["steps"].as_array().unwrap();
+        assert_eq!(steps.len(), 6, "{v}");
+        assert_eq!(steps[1]["outcome"], "skipped", "{v}");
+        assert_eq!(v["journal_offset"], JOURNAL, "{v}");
         let cat = text(run_ok(&debugfs, ["-R", "cat note.txt", &ext4_at(&sd, P4)]));
         assert_eq!(cat, "keep me\n");
         if let Some(e2fsck) = tool("e2fsck") {
