@@ -1,5 +1,5 @@
 //! The recovery itself: a state machine over the board's eMMC and USB stick, each step
-//! idempotent and recorded in the [`journal`](crate::journal), so that a run cut anywhere ends,
+//! idempotent and recorded in the [`journal`](mod@crate::journal), so that a run cut anywhere ends,
 //! after a re-run, in the same bytes as a run never cut.
 //!
 //! Steps, in order ([`Step`]):

@@ -149,7 +149,7 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
         ],
     )?;
 
-    step("the SD card with the seed's partition layout (sfdisk; mkfs.vfat; mkfs.ext4)");
+    step("an SD card with the seed's layout and a data partition to keep (sfdisk; mkfs.ext4)");
     norrec(
         ui,
         &[
@@ -163,7 +163,6 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
     )?;
     norrec(ui, &["disk", "show", &p("sd.img")])?;
     let part = |n: u32| format!("{}:{n}", p("sd.img"));
-    norrec(ui, &["disk", "format", &part(1), "vfat", "-L", "BOOT"])?;
     norrec(ui, &["disk", "format", &part(4), "ext4", "-L", "data"])?;
 
     step("the SWUpdate bundle (swugenerator)");
@@ -199,14 +198,15 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
         ],
     )?;
 
-    step("the recovery's install, on the host against the SD image (swupdate -i)");
+    step("the recovery, on the host against the SD and USB images (the seed's recovery script)");
     norrec(
         ui,
         &[
-            "install",
-            &p("update.swu"),
-            "-d",
-            &format!("/dev/mmcblk0={}", p("sd.img")),
+            "recover",
+            "--sd",
+            &p("sd.img"),
+            "--usb",
+            &p("usb.img"),
             "--no-verify-signature",
             "--env-default",
             &p("uboot-env.txt"),
