@@ -166,25 +166,7 @@ fn disk_err(what: &Path) -> impl Fn(DiskError) -> Error + '_ {
 }
 
 /// The stick, opened read-only (it is never written).
-struct Stick(Box<dyn BlockDevice>);
-
-impl BlockDevice for Stick {
-    fn len(&self) -> u64 {
-        self.0.len()
-    }
-    fn sector_size(&self) -> u32 {
-        self.0.sector_size()
-    }
-    fn read_at(&mut self, offset: u64, buf: &mut [u8]) -> norrec_disk::Result<()> {
-        self.0.read_at(offset, buf)
-    }
-    fn write_at(&mut self, offset: u64, buf: &[u8]) -> norrec_disk::Result<()> {
-        self.0.write_at(offset, buf)
-    }
-    fn flush(&mut self) -> norrec_disk::Result<()> {
-        self.0.flush()
-    }
-}
+type Stick = Box<dyn BlockDevice>;
 
 /// Opens a device or image file read-only.
 fn open_read_only(path: &Path) -> Result<Stick> {
@@ -193,14 +175,14 @@ fn open_read_only(path: &Path) -> Result<Stick> {
         use std::os::unix::fs::FileTypeExt;
         let meta = std::fs::metadata(path).map_err(crate::error::io(path))?;
         if meta.file_type().is_block_device() {
-            return Ok(Stick(Box::new(
+            return Ok(Box::new(
                 norrec_disk::LinuxBlockDevice::open_read_only(path).map_err(disk_err(path))?,
-            )));
+            ));
         }
     }
-    Ok(Stick(Box::new(
+    Ok(Box::new(
         ImageFile::open_read_only(path).map_err(disk_err(path))?,
-    )))
+    ))
 }
 
 /// The partition window `n` of `table` over `dev`.

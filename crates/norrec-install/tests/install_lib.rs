@@ -8,18 +8,7 @@ use std::path::Path;
 
 use norrec_install::{DeviceMap, Error, Options, Toc, install};
 use norrec_swu::{Compression, hash};
-
-fn pattern(len: usize, seed: u32) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(2_654_435_761).wrapping_add(1);
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            (x >> 24) as u8
-        })
-        .collect()
-}
+use norrec_testutil::pattern;
 
 /// An unsigned bundle of `text` whose artifacts are `files` (gzip'd when declared "zlib").
 fn bundle(dir: &Path, text: &str, files: &[(&str, Vec<u8>)]) -> std::path::PathBuf {

@@ -213,3 +213,17 @@ pub fn mkimage_auto_args<'a>(
     args.extend_from_slice(&["-i", ramdisk, out]);
     args
 }
+
+/// `len` bytes of a xorshift stream seeded by `seed`: test payloads that differ per seed and do
+/// not compress (so hashes, offsets and compression see real data).
+pub fn pattern(len: usize, seed: u32) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(2_654_435_761).wrapping_add(1);
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            (x >> 24) as u8
+        })
+        .collect()
+}

@@ -9,7 +9,7 @@ use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use norrec_testutil::{run_ok, tool};
+use norrec_testutil::{pattern, run_ok, tool};
 
 mod common;
 use common::{Signer, expect_fails, fails, norrec, ok, s, swu_build};
@@ -17,18 +17,6 @@ use common::{Signer, expect_fails, fails, norrec, ok, s, swu_build};
 /// Partition starts of the board's layout (boards/cubieboard/layout.sfdisk), in bytes.
 const P1: u64 = 4096 * 512;
 const P2: u64 = 86016 * 512;
-
-fn pattern(len: usize, seed: u32) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(2_654_435_761).wrapping_add(1);
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            (x >> 24) as u8
-        })
-        .collect()
-}
 
 /// The description of the seed's update: SPL, rootfs to p2, boot.scr into p1, two variables.
 /// `extra_image` is spliced into the images list (for the bad cases).

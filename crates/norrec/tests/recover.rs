@@ -9,7 +9,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use norrec_testutil::{run_ok, tool};
+use norrec_testutil::{pattern, run_ok, tool};
 
 mod common;
 use common::{Signer, ok, s, swu_build};
@@ -21,18 +21,6 @@ const P4: u64 = 1_454_080;
 /// The journal: the 8 KiB before p1.
 const JOURNAL: u64 = P1 * 512 - 8192;
 const EPOCH: &str = "1700000000";
-
-fn pattern(len: usize, seed: u32) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(2_654_435_761).wrapping_add(1);
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            (x >> 24) as u8
-        })
-        .collect()
-}
 
 const DESCRIPTION: &str = r#"software = {
     version = "1.0.0";

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use norrec_testutil::{run_ok, sh_ok, tool};
+use norrec_testutil::{pattern, run_ok, sh_ok, tool};
 
 mod common;
 use common::{Signer, ok, s, swu_build};
@@ -14,18 +14,6 @@ use common::{Signer, ok, s, swu_build};
 /// The signer every bundle here is signed with (emailProtection, as SWUpdate wants).
 fn pki(dir: &Path) -> Option<Signer> {
     Signer::new(dir, "", "emailProtection")
-}
-
-fn pattern(len: usize, seed: u32) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(2_654_435_761).wrapping_add(1);
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            (x >> 24) as u8
-        })
-        .collect()
 }
 
 /// A set/mode tree with hardware compatibility: stable,main writes the SPL at 8 KiB of the
