@@ -191,7 +191,9 @@ fn human(bytes: u64) -> String {
 /// byte 1024 + 0x38), `vfat` (boot sector signature 0x55AA and "FAT" in the FAT12/16 or FAT32
 /// type field), or `None`.
 pub fn sniff_fs(head: &[u8; 2048]) -> Option<&'static str> {
-    if head[1024 + 0x38..1024 + 0x3a] == [0x53, 0xef] {
+    use norrec_disk::ext4::consts::{MAGIC, SUPERBLOCK_OFFSET};
+    let sb = SUPERBLOCK_OFFSET as usize + 0x38;
+    if head[sb..sb + 2] == MAGIC.to_le_bytes() {
         Some("ext4")
     } else if head[510..512] == [0x55, 0xaa]
         && (&head[0x36..0x39] == b"FAT" || &head[0x52..0x55] == b"FAT")

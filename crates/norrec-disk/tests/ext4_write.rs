@@ -399,18 +399,10 @@ const MANY: usize = 10_000;
 /// 2100-01-01: needs the epoch bits of the extra time fields.
 const FUTURE: u64 = 4_102_444_800;
 
-/// Pseudo-random bytes (xorshift), so a misplaced block never compares equal by accident.
+/// Pseudo-random bytes (norrec-testutil's xorshift), so a misplaced block never compares equal
+/// by accident.
 fn pattern(seed: u64, len: usize) -> Vec<u8> {
-    let mut x = seed | 1;
-    let mut v = Vec::with_capacity(len + 8);
-    while v.len() < len {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        v.extend_from_slice(&x.to_le_bytes());
-    }
-    v.truncate(len);
-    v
+    norrec_testutil::pattern(len, seed as u32)
 }
 
 fn is_root() -> bool {

@@ -182,15 +182,16 @@ pub(crate) fn window<'a>(
     Ok((Window::partition(dev, &p).with_context(name)?, p.start))
 }
 
-/// Whether the window holds an ext4 (ext2/3) file system: the superblock magic 0xEF53 at byte
-/// 1024 + 0x38.
+/// Whether the window holds an ext4 (ext2/3) file system: the superblock magic at byte
+/// 1024 + 0x38 (the format's constants live in `norrec_disk::ext4::consts`).
 pub(crate) fn is_ext4(win: &mut impl BlockDevice) -> anyhow::Result<bool> {
-    if win.len() < 2048 {
+    use norrec_disk::ext4::consts::{MAGIC, SUPERBLOCK_OFFSET};
+    if win.len() < SUPERBLOCK_OFFSET + 1024 {
         return Ok(false);
     }
     let mut magic = [0u8; 2];
-    win.read_at(1024 + 0x38, &mut magic)?;
-    Ok(u16::from_le_bytes(magic) == 0xEF53)
+    win.read_at(SUPERBLOCK_OFFSET + 0x38, &mut magic)?;
+    Ok(u16::from_le_bytes(magic) == MAGIC)
 }
 
 /// A read that found no FAT where there is no ext4 either says both.
